@@ -1,0 +1,135 @@
+"""The operator's JSON API under /admin/api: reservations, conversations, outbox, properties.
+
+    curl -H "Authorization: Bearer $AIRTNG_ADMIN_TOKEN" http://127.0.0.1:8080/admin/api/outbox
+
+Every list is paged with ?limit= (default 100, at most 1000) and ?offset=.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from aiohttp import web
+
+from bot.demo import load_demo
+from bot.phones import NotAPhoneNumber, e164
+from bot.services import SERVICES
+from conversations.listing import check_home
+from conversations.model import Property
+from storage import queries
+
+RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
+
+
+def authorised(request: web.Request) -> bool:
+    token = request.app[SERVICES].admin_token
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    # Constant time, so the token cannot be guessed a character at a time.
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/admin/api") and not authorised(request):
+        raise web.HTTPUnauthorized(
+            text="Authorization: Bearer <admin token> required",
+            headers={"WWW-Authenticate": 'Bearer realm="airtng admin"'},
+        )
+    return await handler(request)
+
+
+def _paging(request: web.Request) -> tuple[int, int]:
+    try:
+        limit = int(request.query.get("limit", "100"))
+        offset = int(request.query.get("offset", "0"))
+    except ValueError as error:
+        raise web.HTTPBadRequest(text="limit and offset must be whole numbers") from error
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise web.HTTPBadRequest(text="limit must be 1-1000 and offset at least 0")
+    return limit, offset
+
+
+def _status(request: web.Request, allowed: tuple[str, ...]) -> str | None:
+    status = request.query.get("status") or None
+    if status is not None and status not in allowed:
+        raise web.HTTPBadRequest(text=f"status must be one of: {', '.join(allowed)}")
+    return status
+
+
+async def reservations(request: web.Request) -> web.Response:
+    limit, offset = _paging(request)
+    status = _status(request, RESERVATION_STATUSES)
+    db = request.app[SERVICES].db
+    return web.json_response(await db.read(queries.admin_reservations, status, limit, offset))
+
+
+async def conversations(request: web.Request) -> web.Response:
+    limit, offset = _paging(request)
+    phone = request.query.get("phone") or None
+    if phone is not None:
+        try:
+            phone = e164(phone)
+        except NotAPhoneNumber as error:
+            raise web.HTTPBadRequest(text=str(error)) from error
+    db = request.app[SERVICES].db
+    rows = await db.read(queries.admin_conversations, phone, limit, offset, 1000)
+    return web.json_response(rows)
+
+
+async def outbox(request: web.Request) -> web.Response:
+    limit, offset = _paging(request)
+    status = _status(request, OUTBOX_STATUSES)
+    db = request.app[SERVICES].db
+    return web.json_response(await db.read(queries.admin_outbox, status, limit, offset))
+
+
+async def properties(request: web.Request) -> web.Response:
+    db = request.app[SERVICES].db
+    return web.json_response(await db.read(queries.admin_properties))
+
+
+async def add_property(request: web.Request) -> web.Response:
+    """List a home for a host: JSON {host_phone, title, place, description, nightly_price,
+    image_url?, host_name?} -> 201 with the new home's id. `run.py add-home` uses it while the
+    service runs, so the home is live at once."""
+    services = request.app[SERVICES]
+    try:
+        facts = await request.json()
+        home = Property(
+            0,
+            e164(str(facts["host_phone"])),
+            str(facts["title"]).strip(),
+            str(facts["place"]).strip(),
+            str(facts["description"]).strip(),
+            int(facts["nightly_price"]),
+            str(facts["image_url"]) if facts.get("image_url") else None,
+        )
+        host_name = str(facts["host_name"]).strip() if facts.get("host_name") else None
+    except (ValueError, KeyError, TypeError, NotAPhoneNumber) as error:
+        raise web.HTTPBadRequest(text=f"bad home: {error}") from error
+    problems = check_home(
+        title=home.title,
+        place=home.place,
+        description=home.description,
+        price=home.nightly_price,
+        image_url=home.image_url,
+    )
+    if problems:
+        raise web.HTTPBadRequest(text="; ".join(problems))
+    home, out = services.turns.world.add_home(home.host_phone, host_name, home, services.clock())
+    await services.db.write(out)
+    return web.json_response({"id": home.id}, status=201)
+
+
+async def load_demo_homes(request: web.Request) -> web.Response:
+    """List the demo homes that are not listed yet (`run.py demo` while the service runs)."""
+    services = request.app[SERVICES]
+    added = await load_demo(
+        services.turns.world, services.db, services.config.public_url, services.clock()
+    )
+    return web.json_response({"added": len(added)})

@@ -1,0 +1,185 @@
+"""The service as one aiohttp application, built by one factory.
+
+    app = create_app(load_config(Path("config.toml")))
+    web.run_app(app, host=..., port=...)
+
+Everything with a lifetime (the database, the outbox worker, the expiry task) is opened and
+closed by `_lifetime` in the app's cleanup context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import partial
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from bot import admin
+from bot.config import Config
+from bot.demo import load_demo
+from bot.dev_twilio import DevTwilio
+from bot.expiry import run_expiry
+from bot.outbox import OutboxWorker, twilio_client
+from bot.routes import setup_routes
+from bot.services import SERVICES, Services, utc_now
+from bot.sessions import Sessions
+from bot.turns import TurnRunner
+from bot.world import World
+from storage import writes
+from storage.db import Database
+from storage.queries import load_snapshot, setting
+from storage.writes import stamp
+
+log = logging.getLogger(__name__)
+
+DEV_PHONE_NUMBER = "+15550100000"
+RECENT_SIDS = 50_000
+# A whole Twilio webhook (1600 characters of Body, ten media URLs, location fields) is a few
+# kilobytes; anything much larger is not Twilio.
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    printer: Callable[[str], None] = print,
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[admin.require_token])
+    dev_twilio = DevTwilio("", "", printer) if config.dev_mode else None
+    app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio))
+    setup_routes(app, dev_twilio)
+    return app
+
+
+async def _remembered_secret(db: Database, key: str, make: Callable[[], str]) -> str:
+    """A generated secret kept in the database, so restarts keep cookies and dev credentials."""
+    value = await db.read(setting, key)
+    if value is None:
+        value = make()
+        await db.write([writes.set_setting(key, value)])
+    return value
+
+
+async def effective_config(config: Config, db: Database) -> Config:
+    """Dev mode makes its own credentials and points the REST client at its own server."""
+    if not config.dev_mode:
+        return config
+    twilio = replace(
+        config.twilio,
+        account_sid=await _remembered_secret(db, "dev_account_sid", lambda: "AC" + secrets.token_hex(16)),
+        auth_token=await _remembered_secret(db, "dev_auth_token", lambda: secrets.token_hex(16)),
+        phone_number=config.twilio.phone_number or DEV_PHONE_NUMBER,
+        api_base_url=config.public_url,
+    )
+    admin_token = config.admin.token or await _remembered_secret(
+        db, "dev_admin_token", lambda: secrets.token_urlsafe(18)
+    )
+    return replace(config, twilio=twilio, admin=replace(config.admin, token=admin_token))
+
+
+async def _lifetime(
+    config: Config,
+    clock: Callable[[], datetime],
+    printer: Callable[[str], None],
+    dev_twilio: DevTwilio | None,
+    app: web.Application,
+) -> AsyncIterator[None]:
+    db = await Database.open(config.database_path, config.storage.durability)
+    config = await effective_config(config, db)
+    idle = timedelta(hours=config.session.idle_hours)
+    session_secret = await _remembered_secret(db, "session_secret", lambda: secrets.token_hex(32))
+    snapshot = await db.read(load_snapshot, stamp(clock() - idle), RECENT_SIDS)
+    world = World(snapshot, idle)
+    if config.dev_mode and not world.properties:
+        await load_demo(world, db, config.public_url, clock())
+
+    def opted_out(phone: str) -> bool:
+        person = turns.world.person(phone)
+        return bool(person and person.opted_out)
+
+    async def unsubscribed(phone: str) -> None:
+        await turns.opt_out(phone)
+
+    outbox = OutboxWorker(
+        db,
+        twilio_client(config),
+        config,
+        clock=clock,
+        opted_out=opted_out,
+        on_unsubscribed=unsubscribed,
+    )
+    turns = TurnRunner(
+        db,
+        world,
+        Sessions(bytes.fromhex(session_secret), int(idle.total_seconds())),
+        max_nights=config.booking.max_nights,
+        timezone=config.booking.timezone,
+        idle=idle,
+        clock=clock,
+        on_queued=outbox.wake,
+        recent_sids=RECENT_SIDS,
+    )
+    for sid, twiml in snapshot.handled:
+        turns.handled.remember(sid, twiml)
+    if dev_twilio is not None:
+        dev_twilio.account_sid = config.twilio.account_sid
+        dev_twilio.auth_token = config.twilio.auth_token
+        dev_twilio.validator = RequestValidator(config.twilio.auth_token)
+    app[SERVICES] = Services(
+        config=config,
+        db=db,
+        turns=turns,
+        outbox=outbox,
+        validator=RequestValidator(config.twilio.auth_token),
+        admin_token=config.admin.token,
+        clock=clock,
+    )
+    tasks = [
+        asyncio.create_task(outbox.run(), name="outbox"),
+        asyncio.create_task(
+            run_expiry(
+                turns,
+                timedelta(hours=config.booking.request_ttl_hours),
+                config.twilio.phone_number,
+                clock,
+            ),
+            name="expiry",
+        ),
+    ]
+    _announce(config, world, printer)
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await outbox.close()
+        if dev_twilio is not None:
+            await dev_twilio.close()
+        await db.close()
+
+
+def _announce(config: Config, world: World, printer: Callable[[str], None]) -> None:
+    url = config.public_url
+    if config.dev_mode:
+        printer(
+            f"Airtng by SMS, dev mode: {len(world.listed())} homes, serving {url}\n"
+            f"  Bot number {config.twilio.phone_number}; texts it sends are printed here.\n"
+            f"  Admin API: {url}/admin/api/reservations with the header\n"
+            f"    Authorization: Bearer {config.admin.token}\n"
+            f"  Text the bot: python run.py send --from +15550001111 LIST"
+        )
+    else:
+        printer(f"Airtng by SMS: serving {url}/sms for Twilio number {config.twilio.phone_number}")
+        if not config.admin.token:
+            log.warning("no [admin] token: the admin API refuses every request")

@@ -1,0 +1,250 @@
+"""Delivering the outbox through Twilio's REST API: at most once to Twilio, retried until it lands.
+
+    worker = OutboxWorker(db, twilio_client(config), ...)
+    worker.wake()        # after a turn queued something
+    await worker.run()   # forever, as a background task
+
+Each message is claimed ('sending', with a lease) in a commit before its request goes out. A
+request whose outcome was not seen (timeout, dropped connection, 5xx, or a crash mid-request)
+leaves the row 'sending'; before trying again the worker asks Twilio whether the message exists
+and records it instead of sending it twice. 429, 5xx and network errors are retried with
+exponential backoff and full jitter (Retry-After is honoured); 4xx are permanent and recorded
+with Twilio's error code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from bot.config import Config
+from storage import writes
+from storage.db import Database
+from storage.queries import OutboxItem, due_outbox, known_twilio_sids, next_outbox_time
+from storage.writes import stamp
+
+log = logging.getLogger(__name__)
+
+# Twilio errors that no retry can fix, with what they mean for an operator.
+PERMANENT_ERRORS = {
+    21211: "invalid 'To' phone number",
+    21408: "permission to send to this region is not enabled",
+    21606: "the 'From' number cannot send this message",
+    21610: "the recipient replied STOP (unsubscribed)",
+    21612: "the 'To' number cannot be reached from the 'From' number",
+    21614: "the 'To' number is not a mobile number",
+}
+UNSUBSCRIBED = 21610
+
+_retry_after: ContextVar[float | None] = ContextVar("retry_after", default=None)
+
+
+class RecordingHttpClient(AsyncTwilioHttpClient):
+    """The twilio library's async client, also noting the Retry-After of the last response in
+    the calling task (TwilioRestException does not carry headers)."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = await super().request(*args, **kwargs)
+        headers: Mapping[str, str] = response.headers or {}
+        value = headers.get("Retry-After")
+        try:
+            _retry_after.set(float(value) if value is not None else None)
+        except ValueError:
+            _retry_after.set(None)
+        return response
+
+
+def twilio_client(config: Config) -> Client:
+    client = Client(
+        config.twilio.account_sid,
+        config.twilio.auth_token,
+        http_client=RecordingHttpClient(timeout=config.outbox.request_timeout_seconds),
+    )
+    client.api.base_url = config.twilio.api_base_url.rstrip("/")
+    return client
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        client: Client,
+        config: Config,
+        *,
+        clock: Callable[[], datetime],
+        opted_out: Callable[[str], bool],
+        on_unsubscribed: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.settings = config.outbox
+        self.status_callback = config.public_url + "/sms/status"
+        self.clock = clock
+        self.opted_out = opted_out
+        self.on_unsubscribed = on_unsubscribed
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.delivered = 0  # sent to Twilio, for the benchmark's drain rate
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                started = await self._start_due()
+            except Exception:
+                log.exception("outbox: could not read due messages; trying again shortly")
+                started = 0
+                await asyncio.sleep(1)
+            if started:
+                continue
+            await self._wait(await self._seconds_to_next())
+
+    async def close(self) -> None:
+        for task in list(self._in_flight):
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.client.http_client.close()  # type: ignore[attr-defined]
+
+    async def _start_due(self) -> int:
+        free = self.settings.concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        now = self.clock()
+        items = await self.db.read(due_outbox, stamp(now), free)
+        if not items:
+            return 0
+        # The lease: if this process dies mid-request, the row becomes due again after it.
+        lease = now + timedelta(seconds=self.settings.request_timeout_seconds + 5)
+        await self.db.write(
+            [writes.outbox_sending(i.id, i.attempts + 1, lease, now) for i in items]
+        )
+        for item in items:
+            task = asyncio.create_task(self._deliver(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+        return len(items)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox delivery crashed", exc_info=task.exception())
+        self._wake.set()
+
+    async def _seconds_to_next(self) -> float:
+        if len(self._in_flight) >= self.settings.concurrency:
+            return 60.0
+        upcoming = await self.db.read(next_outbox_time)
+        if upcoming is None:
+            return 60.0
+        delay = (datetime.fromisoformat(upcoming) - self.clock()).total_seconds()
+        return min(max(delay, 0.01), 60.0)
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        attempts = item.attempts + 1
+        if self.opted_out(item.to):
+            await self.db.write([writes.outbox_cancelled(item.id, "recipient opted out", self.clock())])
+            return
+        if item.status == "sending":
+            # The last attempt's outcome is unknown: Twilio may hold the message already.
+            try:
+                sid = await self._find_sent(item)
+            except (TwilioRestException, aiohttp.ClientError, TimeoutError, OSError) as error:
+                await self._retry(item, attempts, None, f"checking an earlier attempt: {error}", True)
+                return
+            if sid is not None:
+                await self.db.write([writes.outbox_sent(item.id, sid, "sent", self.clock())])
+                return
+        _retry_after.set(None)
+        try:
+            message = await self.client.messages.create_async(
+                to=item.to,
+                from_=item.from_,
+                body=item.body,
+                media_url=[item.media_url] if item.media_url else [],
+                status_callback=self.status_callback,
+            )
+        except TwilioRestException as error:
+            if error.status == 429 or error.status >= 500:
+                # A 5xx may come after Twilio created the message: check before resending.
+                await self._retry(item, attempts, error.code, _describe(error), error.status >= 500)
+            else:
+                await self._fail(item, error)
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            ambiguous = not isinstance(error, aiohttp.ClientConnectorError)
+            await self._retry(item, attempts, None, f"network: {error!r}", ambiguous)
+        else:
+            self.delivered += 1
+            status = message.status.value if hasattr(message.status, "value") else str(message.status)
+            status = status if status in writes.TRACKED_STATUSES else "sent"
+            await self.db.write([writes.outbox_sent(item.id, str(message.sid), status, self.clock())])
+
+    async def _find_sent(self, item: OutboxItem) -> str | None:
+        created = datetime.fromisoformat(item.created_at) - timedelta(minutes=2)
+        candidates = await self.client.messages.list_async(to=item.to, from_=item.from_, limit=50)
+        matches = [
+            str(m.sid)
+            for m in candidates
+            if m.body == item.body and (m.date_created is None or m.date_created >= created)
+        ]
+        if not matches:
+            return None
+        # Two identical texts to one person: take one no other outbox row has claimed yet.
+        claimed = await self.db.read(known_twilio_sids, matches)
+        unclaimed = [sid for sid in matches if sid not in claimed]
+        return unclaimed[-1] if unclaimed else None
+
+    async def _retry(
+        self, item: OutboxItem, attempts: int, code: int | None, error: str, ambiguous: bool
+    ) -> None:
+        now = self.clock()
+        if attempts >= self.settings.max_attempts:
+            log.warning("outbox %s: giving up after %s attempts: %s", item.id, attempts, error)
+            await self.db.write([writes.outbox_failed(item.id, code, f"gave up: {error}", now)])
+            return
+        ceiling = min(self.settings.max_delay_seconds, self.settings.base_delay_seconds * 2 ** (attempts - 1))
+        delay = random.uniform(ceiling / 2, ceiling)
+        retry_after = _retry_after.get()
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        retry_at = now + timedelta(seconds=delay)
+        log.info("outbox %s: attempt %s failed (%s); retrying in %.1fs", item.id, attempts, error, delay)
+        if ambiguous:
+            # Stays 'sending': the next attempt first asks Twilio whether it was created.
+            await self.db.write(
+                [
+                    writes.outbox_sending(item.id, attempts, retry_at, now),
+                    writes.outbox_note(item.id, code, error, now),
+                ]
+            )
+        else:
+            await self.db.write([writes.outbox_retry(item.id, retry_at, code, error, now)])
+
+    async def _fail(self, item: OutboxItem, error: TwilioRestException) -> None:
+        meaning = PERMANENT_ERRORS.get(error.code or 0, error.msg)
+        log.warning("outbox %s: Twilio refused it for good: %s %s", item.id, error.code, meaning)
+        await self.db.write([writes.outbox_failed(item.id, error.code, meaning, self.clock())])
+        if error.code == UNSUBSCRIBED:
+            await self.on_unsubscribed(item.to)
+
+
+def _describe(error: TwilioRestException) -> str:
+    return f"HTTP {error.status}" + (f" code {error.code}" if error.code else "") + f": {error.msg}"

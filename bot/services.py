@@ -1,0 +1,37 @@
+"""The long-lived objects of a running service, shared by the handlers under one typed key.
+
+    services = request.app[SERVICES]
+    await services.turns.run(sms, cookie)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from bot.config import Config
+from bot.outbox import OutboxWorker
+from bot.turns import TurnRunner
+from storage.db import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    turns: TurnRunner
+    outbox: OutboxWorker
+    validator: RequestValidator
+    admin_token: str
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+SERVICES = web.AppKey("services", Services)

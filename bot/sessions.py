@@ -1,0 +1,44 @@
+"""The session cookie Twilio keeps per From/To pair: a signed conversation id, never the truth.
+
+    cookie = sessions.cookie_for(conversation)        # "1234.Qk9x..." for Set-Cookie
+    sessions.names(cookie, conversation) -> True only if it was issued for this very conversation
+
+The conversation itself lives in the database keyed by the pair; the cookie only lets a turn
+tell a continuing session from a stale, forged or foreign one, which is then ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from conversations.model import Conversation
+
+COOKIE_NAME = "airtng_session"
+
+
+class Sessions:
+    def __init__(self, secret: bytes, max_age_seconds: int) -> None:
+        self._secret = secret
+        self.max_age = max_age_seconds
+
+    def _signature(self, conversation_id: int, bot_phone: str, phone: str) -> str:
+        # Binding the pair into the signature makes a cookie useless for any other pair.
+        message = f"{conversation_id}|{bot_phone}|{phone}".encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode()
+
+    def cookie_for(self, conversation: Conversation) -> str:
+        signature = self._signature(conversation.id, conversation.bot_phone, conversation.phone)
+        return f"{conversation.id}.{signature}"
+
+    def names(self, cookie: str | None, conversation: Conversation | None) -> bool:
+        """Whether `cookie` is a genuine cookie for this live conversation of this pair."""
+        if not cookie or conversation is None:
+            return False
+        number, _, signature = cookie.partition(".")
+        if not number.isdigit() or len(number) > 18:
+            return False
+        expected = self._signature(int(number), conversation.bot_phone, conversation.phone)
+        return hmac.compare_digest(signature, expected) and int(number) == conversation.id

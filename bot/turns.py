@@ -1,0 +1,260 @@
+"""Running one conversation turn, SPEC §2 steps 2 to 5: deduplicate, find the conversation,
+decide, perform, commit. The webhook handler (bot/webhook.py) does the HTTP around it.
+
+    answer = await turns.run(sms, cookie)   # -> Answer(twiml, cookie)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.sessions import Sessions
+from bot.twiml import render
+from bot.world import TurnFacts, World
+from conversations import texts
+from conversations.flow import Decision, Inbound, Outgoing, Rules, decide
+from storage.db import Database
+from storage.queries import find_handled, load_snapshot
+from storage.writes import stamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """The webhook's form, checked: what Twilio told us about one inbound message."""
+
+    sid: str
+    phone: str  # From, E.164 where it can be
+    bot_phone: str  # To
+    body: str
+    media: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    twiml: str
+    cookie: str | None
+    replayed: bool = False
+
+
+class HandledMessages:
+    """MessageSids already answered: the recent ones in memory, all of them in the database.
+
+    A sid being handled right now has a future here, so a concurrent retry waits for the first
+    answer instead of running the turn again. Look-ups that miss memory are gathered and asked
+    of the database together, one round trip for every turn that arrived meanwhile.
+    """
+
+    def __init__(self, db: Database, capacity: int) -> None:
+        self._db = db
+        self._capacity = capacity
+        self._recent: OrderedDict[str, str] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Future[str]] = {}
+        self._asked: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._ask_scheduled = False
+
+    def remember(self, sid: str, twiml: str) -> None:
+        self._recent[sid] = twiml
+        if len(self._recent) > self._capacity:
+            self._recent.popitem(last=False)
+
+    def known(self, sid: str) -> str | asyncio.Future[str] | None:
+        return self._recent.get(sid) or self._in_flight.get(sid)
+
+    def begin(self, sid: str) -> None:
+        self._in_flight[sid] = asyncio.get_running_loop().create_future()
+
+    def finish(self, sid: str, twiml: str | None) -> None:
+        """The turn for `sid` is over: answered with `twiml`, or failed (None: may run again)."""
+        future = self._in_flight.pop(sid)
+        if twiml is not None:
+            self.remember(sid, twiml)
+            future.set_result(twiml)
+        else:
+            future.cancel()
+
+    async def stored(self, sid: str) -> str | None:
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._asked.setdefault(sid, []).append(future)
+        if not self._ask_scheduled:
+            self._ask_scheduled = True
+            asyncio.get_running_loop().call_soon(self._ask_database)
+        return await future
+
+    def _ask_database(self) -> None:
+        self._ask_scheduled = False
+        asked, self._asked = self._asked, {}
+        asyncio.get_running_loop().create_task(self._answer(asked))
+
+    async def _answer(self, asked: dict[str, list[asyncio.Future[str | None]]]) -> None:
+        sids = list(asked)
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(sids), 500):
+                found.update(await self._db.read(find_handled, sids[start : start + 500]))
+        except Exception as error:
+            for futures in asked.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(error)
+            return
+        for sid, futures in asked.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(sid))
+
+
+class PairLocks:
+    """One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, pair: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(pair) or (asyncio.Lock(), 0)
+        self._locks[pair] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[pair]
+            if users == 1:
+                del self._locks[pair]
+            else:
+                self._locks[pair] = (lock, users - 1)
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        db: Database,
+        world: World,
+        sessions: Sessions,
+        *,
+        max_nights: int,
+        timezone: str,
+        idle: timedelta,
+        clock: Callable[[], datetime],
+        on_queued: Callable[[], None],
+        recent_sids: int = 50_000,
+    ) -> None:
+        self.db = db
+        self.world = world
+        self.sessions = sessions
+        self.handled = HandledMessages(db, recent_sids)
+        self.locks = PairLocks()
+        self.max_nights = max_nights
+        self.zone = ZoneInfo(timezone)
+        self.idle = idle
+        self.clock = clock
+        self.on_queued = on_queued
+        self._ready = asyncio.Event()
+        self._ready.set()
+
+    async def run(self, sms: InboundSms, cookie: str | None) -> Answer:
+        if not self._ready.is_set():
+            await self._ready.wait()
+        known = self.handled.known(sms.sid)
+        if known is not None:
+            return await self._replay(sms, known)
+        self.handled.begin(sms.sid)
+        twiml: str | None = None
+        try:
+            async with self.locks.hold((sms.bot_phone, sms.phone)):
+                stored = await self.handled.stored(sms.sid)
+                if stored is not None:
+                    twiml = stored
+                    return self._answer(sms, stored, replayed=True)
+                twiml, answer = await self._turn(sms, cookie)
+                return answer
+        finally:
+            self.handled.finish(sms.sid, twiml)
+
+    async def _replay(self, sms: InboundSms, known: str | asyncio.Future[str]) -> Answer:
+        if isinstance(known, str):
+            return self._answer(sms, known, replayed=True)
+        try:
+            twiml = await asyncio.shield(known)
+        except asyncio.CancelledError:
+            # The first delivery failed and was rolled back: this one runs the turn afresh.
+            return await self.run(sms, None)
+        return self._answer(sms, twiml, replayed=True)
+
+    def _answer(self, sms: InboundSms, twiml: str, *, replayed: bool = False) -> Answer:
+        conversation = self.world.live_conversation(sms.bot_phone, sms.phone, self.clock())
+        cookie = self.sessions.cookie_for(conversation) if conversation else None
+        return Answer(twiml, cookie, replayed)
+
+    async def _turn(self, sms: InboundSms, cookie: str | None) -> tuple[str | None, Answer]:
+        now = self.clock()
+        world = self.world
+        conversation = world.live_conversation(sms.bot_phone, sms.phone, now)
+        if conversation is not None and cookie and not self.sessions.names(cookie, conversation):
+            # Stale, forged or foreign: the pair's own live session continues regardless.
+            log.info("ignored a session cookie that does not name this pair's conversation")
+        if conversation is None:
+            conversation = world.new_conversation(sms.bot_phone, sms.phone, now)
+        rules = Rules(now, now.astimezone(self.zone).date(), self.max_nights)
+        try:
+            decision = decide(Inbound(sms.phone, sms.body, sms.media), conversation, world, rules)
+        except Exception:
+            log.exception("turn %s failed while deciding; nothing was changed", sms.sid)
+            return None, Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+        twiml = render(decision.replies, sms.phone)
+        facts = TurnFacts(sms.sid, sms.phone, sms.bot_phone, sms.body, sms.media, now)
+        try:
+            writes = world.perform(facts, conversation, decision, twiml)
+            await self.db.commit(writes)
+        except Exception:
+            log.exception("turn %s failed while committing; reloading from the database", sms.sid)
+            await self.reload()
+            return None, Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+        if decision.notifications:
+            self.on_queued()
+        return twiml, Answer(twiml, self.sessions.cookie_for(conversation))
+
+    async def perform_expiry(self, decision: Decision, bot_phone: str) -> None:
+        writes = self.world.perform_expiry(decision, bot_phone, self.clock())
+        try:
+            await self.db.commit(writes)
+        except Exception:
+            log.exception("expiring a request failed; reloading from the database")
+            await self.reload()
+            return
+        self.on_queued()
+
+    async def opt_out(self, phone: str) -> None:
+        """Twilio refused a message because this person replied STOP: send them nothing more."""
+        writes = self.world.set_opted_out(phone, self.clock())
+        if writes:
+            await self.db.commit(writes)
+
+    async def reload(self) -> None:
+        """Memory may be ahead of the database after a failed commit: rebuild it from disk.
+
+        New turns wait meanwhile; turns already committing finish first, so nothing that was
+        committed is missing from the rebuilt memory.
+        """
+        if not self._ready.is_set():
+            await self._ready.wait()
+            return
+        self._ready.clear()
+        try:
+            await self.db.flush()
+            self.world = await load_world(self.db, self.idle, self.clock())
+        finally:
+            self._ready.set()
+
+
+async def load_world(db: Database, idle: timedelta, now: datetime) -> World:
+    snapshot = await db.read(load_snapshot, stamp(now - idle), 0)
+    return World(snapshot, idle)

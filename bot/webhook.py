@@ -1,0 +1,108 @@
+"""Twilio's webhooks: the inbound SMS (one conversation turn) and the message status callback.
+
+The inbound handler reads as SPEC §2: verify the signature, read the message, run the turn
+(deduplicate, find the conversation, decide, commit), answer with TwiML and the session cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bot.phones import sender_id
+from bot.services import SERVICES, Services
+from bot.sessions import COOKIE_NAME
+from bot.turns import InboundSms
+from storage import writes
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 1600  # the longest Body Twilio delivers
+MAX_MEDIA = 10  # Twilio's limit of media per message
+TWIML = "text/xml"
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    form = await request.post()
+    verify_signature(services, request, form)
+    sms = read_inbound(form)
+    answer = await services.turns.run(sms, request.cookies.get(COOKIE_NAME))
+    response = web.Response(text=answer.twiml, content_type=TWIML, charset="utf-8")
+    if answer.cookie:
+        response.set_cookie(
+            COOKIE_NAME,
+            answer.cookie,
+            max_age=services.turns.sessions.max_age,
+            httponly=True,
+            secure=services.config.public_url.startswith("https:"),
+            path="/",
+        )
+    return response
+
+
+async def message_status(request: web.Request) -> web.Response:
+    """Twilio's status callback for a message we sent: update the outbox and the log. 204."""
+    services = request.app[SERVICES]
+    form = await request.post()
+    verify_signature(services, request, form)
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not isinstance(sid, str) or not sid:
+        raise web.HTTPBadRequest(text="MessageSid is missing")
+    code = _int(form.get("ErrorCode"))
+    if status in writes.TRACKED_STATUSES:
+        await services.db.write([writes.outbox_status(sid, status, code, services.clock())])
+    return web.Response(status=204)
+
+
+def verify_signature(services: Services, request: web.Request, form: MultiDictProxy[str]) -> None:
+    """403 unless X-Twilio-Signature signs this URL and these parameters with our auth token.
+
+    The URL is the configured public URL, not what this process sees: behind a proxy the two
+    differ, and Twilio signs what it called.
+    """
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = services.config.public_url + request.path_qs
+    if not signature or not services.validator.validate(url, form, signature):
+        raise web.HTTPForbidden(text="Invalid or missing X-Twilio-Signature")
+
+
+def read_inbound(form: MultiDictProxy[str]) -> InboundSms:
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    sender = form.get("From") or ""
+    to = form.get("To") or ""
+    body = form.get("Body") or ""
+    missing = [
+        name
+        for name, value in (("MessageSid", sid), ("From", sender), ("To", to))
+        if not isinstance(value, str) or not value.strip()
+    ]
+    if missing:
+        raise web.HTTPBadRequest(text=f"Missing {' and '.join(missing)}")
+    assert isinstance(sid, str) and isinstance(sender, str) and isinstance(to, str)
+    if not isinstance(body, str):
+        raise web.HTTPBadRequest(text="Body must be text")
+    if len(body) > MAX_BODY_CHARS:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_BODY_CHARS, actual_size=len(body), text="Body is over 1600 characters"
+        )
+    media = []
+    for index in range(min(_int(form.get("NumMedia")) or 0, MAX_MEDIA)):
+        url = form.get(f"MediaUrl{index}")
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            media.append(url)
+    return InboundSms(sid.strip(), sender_id(sender), sender_id(to), body, tuple(media))
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

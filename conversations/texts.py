@@ -1,0 +1,163 @@
+"""Everything the bot says, in one place: the whole voice of the service in one sitting.
+
+Plain GSM-7, one 160-character segment where it can be, and each text ends with what the person
+can send next. Values from people (names, messages, titles) pass through `gsm7.clean` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from conversations.gsm7 import clean
+from conversations.model import Property, Reservation
+
+NEXT = "Send LIST for homes, MY for your trips, HELP for more."
+
+WELCOME = "Welcome to Airtng: book vacation homes by text. " + NEXT
+HELP_GUEST = (
+    "Airtng: LIST homes, LIST <words> to search, a number to see one, BOOK to ask for it, "
+    "MY trips, WITHDRAW <ref>, MENU. STOP ends texts."
+)
+HELP_HOST = (
+    "Airtng hosts: REQUESTS to see them, ACCEPT <ref> or REJECT <ref>. Guests: LIST, BOOK, MY, "
+    "WITHDRAW <ref>, MENU. STOP ends texts."
+)
+NOT_UNDERSTOOD = "Sorry, I didn't get that. " + NEXT
+EMPTY = "Your message was empty. " + NEXT
+MENU = "Back to the start. " + NEXT
+WELCOME_BACK = "Welcome back to Airtng, you will get our texts again. " + NEXT
+APOLOGY = "Sorry, something went wrong on our side and nothing was changed. Please send it again."
+
+NO_HOMES = "No homes are listed right now. Send HELP for what you can do."
+NO_MATCH = 'No homes match "{words}". Send LIST to see all homes.'
+NO_MORE = "That was the last page. Send a number to see a home, or LIST to start over."
+NO_LIST = "Send LIST first to see homes, then a number to see one."
+NOT_IN_LIST = "There is no home {n} in the list. Send a number from 1 to {last}, or LIST."
+HOME_GONE = "That home is no longer listed. Send LIST for the homes there are now."
+BOOK_WHICH = "Which home? Send LIST, then BOOK and the home's number, like BOOK 2."
+OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
+
+ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
+DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
+DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."
+ALREADY_ASKED = "You already have request {ref} for {title} on those dates. Send MY to see it."
+ASK_MESSAGE = "{dates}, {nights} {night_word}, ${total}. Now a short note for the host: who you are, why you travel."
+MESSAGE_EMPTY = "Please write a few words for the host, or MENU to stop."
+ASK_NAME = "And what name should the host see?"
+NAME_BAD = "Please send just your name (up to 40 letters), or MENU to stop."
+SUMMARY = (
+    '{title}, {dates} ({nights} {night_word}), ${total}, as {name}: "{message}". '
+    "Send SEND to ask the host, or MENU to drop it."
+)
+CONFIRM_WHAT = "Send SEND to send your request to the host, or MENU to drop it."
+SENT = "Request {ref} sent to the host of {title}. I'll text you their answer. MY shows your trips."
+
+NO_TRIPS = "You have no requests or stays yet. Send LIST to find a home."
+WITHDRAW_WHICH = "Which request? Send WITHDRAW and its ref, like WITHDRAW 12. MY lists them."
+WITHDRAWN = "Request {ref} withdrawn. Send LIST for homes, MY for your trips."
+NOT_YOURS = "You have no request {ref}. Send MY to see yours."
+NOT_PENDING = "Request {ref} is already {status}, so it can't change. Send MY to see your trips."
+
+HOST_NONE_PENDING = "You have no pending requests. New ones will be texted to you."
+HOST_NOT_HOST = "You have no homes listed, so there is nothing to accept. " + NEXT
+HOST_UNKNOWN_REF = "No request {ref} is waiting on you. Send REQUESTS to see yours."
+HOST_WHICH = "You have {count} pending requests: {items}. Reply ACCEPT <ref> or REJECT <ref>."
+HOST_PENDING = "Pending: {items}. Reply ACCEPT <ref> or REJECT <ref>."
+HOST_ACCEPTED = "You accepted request {ref} ({guest}, {dates}). {more}"
+HOST_REJECTED = "You rejected request {ref} ({guest}, {dates}). {more}"
+HOST_MORE_PENDING = "{count} more pending: send REQUESTS."
+HOST_ALL_DONE = "No more pending requests."
+HOST_ALSO_CLOSED = " Overlapping requests {refs} were declined and those guests told."
+HOST_OVERLAP = (
+    "Request {ref} overlaps a confirmed stay at {title}, so it can't be accepted. "
+    "Send REJECT {ref}."
+)
+
+NEW_REQUEST = (
+    'New request {ref}: {title}, {dates} ({nights} {night_word}) from {guest}: "{message}" '
+    "Reply ACCEPT {ref} or REJECT {ref}"
+)
+GUEST_CONFIRMED = "Good news! {title} confirmed your stay {dates} (request {ref}). MY shows your trips."
+GUEST_REJECTED = "Sorry, {title} can't host you {dates} (request {ref}). Send LIST to find another home."
+GUEST_CLOSED = (
+    "Sorry, {title} was booked for {dates} by someone else (request {ref}). "
+    "Send LIST for other homes."
+)
+GUEST_EXPIRED = (
+    "Request {ref} for {title} ({dates}) got no answer in time and has expired. "
+    "Send LIST to try another home."
+)
+HOST_TOLD_WITHDRAWN = "Request {ref} for {title} ({dates}) was withdrawn by the guest."
+HOST_TOLD_EXPIRED = "Request {ref} for {title} ({dates}) expired without an answer."
+
+STATUS_WORDS = {
+    "pending": "waiting for the host",
+    "confirmed": "confirmed",
+    "rejected": "declined",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+}
+
+# Long free text (descriptions, the guest's note) is cut so the whole text stays readable.
+DESCRIPTION_CHARS = 200
+MESSAGE_CHARS = 300
+TITLE_CHARS = 40
+NAME_CHARS = 40
+
+
+def shorten(text: str, limit: int) -> str:
+    text = clean(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def date_range(check_in: date, check_out: date) -> str:
+    """'Dec 3-7', 'Dec 30-Jan 2', 'Dec 30 2026-Jan 2 2027' only when far apart."""
+    start = f"{check_in:%b} {check_in.day}"
+    if (check_in.year, check_in.month) == (check_out.year, check_out.month):
+        return f"{start}-{check_out.day}"
+    return f"{start}-{check_out:%b} {check_out.day}"
+
+
+def night_word(nights: int) -> str:
+    return "night" if nights == 1 else "nights"
+
+
+def list_page(properties: Sequence[Property], first: int, total: int, has_more: bool) -> str:
+    lines = [f"Homes {first}-{first + len(properties) - 1} of {total}:"]
+    for number, home in enumerate(properties, start=first):
+        lines.append(
+            f"{number} {shorten(home.title, TITLE_CHARS)}, {shorten(home.place, 24)} "
+            f"${home.nightly_price}"
+        )
+    lines.append(
+        "Send a number to see a home" + (", MORE for more." if has_more else ", LIST to restart.")
+    )
+    return "\n".join(lines)
+
+
+def home_details(number: int, home: Property) -> str:
+    return (
+        f"{number} {shorten(home.title, TITLE_CHARS)}, {shorten(home.place, 30)}, "
+        f"${home.nightly_price}/night. {shorten(home.description, DESCRIPTION_CHARS)} "
+        "Send BOOK to ask for it, or LIST."
+    )
+
+
+def trips(items: Sequence[tuple[Reservation, Property]]) -> str:
+    lines = ["Your trips:"]
+    for reservation, home in items:
+        lines.append(
+            f"{reservation.id} {shorten(home.title, 24)} "
+            f"{date_range(reservation.check_in, reservation.check_out)}: "
+            f"{STATUS_WORDS[reservation.status]}"
+        )
+    lines.append("WITHDRAW <ref> drops a pending one. LIST for homes.")
+    return "\n".join(lines)
+
+
+def pending_items(items: Sequence[tuple[Reservation, Property, str]]) -> str:
+    return "; ".join(
+        f"{r.id} {shorten(home.title, 20)} {date_range(r.check_in, r.check_out)} {shorten(g, 15)}"
+        for r, home, g in items
+    )

@@ -1,0 +1,222 @@
+"""The command line: serve the bot (default), and the operator and developer commands.
+
+    python run.py [--config config.toml]                 # serve
+    python run.py demo                                   # list the demo homes (idempotent)
+    python run.py add-home --host +14155550100 --title "Beach House" --place Malibu \\
+        --description "On the sand" --price 250          # prints the new home's id
+    python run.py send --from +15550001111 LIST          # text the running bot, print its answer
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from bot.app import create_app, effective_config
+from bot.config import Config, ConfigError, load_config
+from bot.demo import load_demo
+from bot.phones import NotAPhoneNumber, e164
+from bot.services import utc_now
+from bot.turns import load_world
+from conversations.listing import check_home
+from conversations.model import Property
+from storage.db import Database
+
+log = logging.getLogger("airtng")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run.py", description="Airtng by SMS")
+    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="TOML file")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the bot (the default)")
+    commands.add_parser("demo", help="load the demo homes and their hosts (idempotent)")
+    add = commands.add_parser("add-home", help="list a host's home; prints its id")
+    add.add_argument("--host", required=True, help="the host's phone number")
+    add.add_argument("--title", required=True)
+    add.add_argument("--place", required=True)
+    add.add_argument("--description", required=True)
+    add.add_argument("--price", required=True, type=int, help="nightly price, whole dollars")
+    add.add_argument("--image-url")
+    add.add_argument("--host-name")
+    send = commands.add_parser("send", help="text the running bot as Twilio would; print replies")
+    send.add_argument("--from", dest="sender", required=True, help="the phone texting the bot")
+    send.add_argument("body", nargs="+", help="the message")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
+    if args.command in (None, "serve"):
+        return serve(config)
+    if args.command == "demo":
+        return asyncio.run(demo(config))
+    if args.command == "add-home":
+        return asyncio.run(add_home(config, args))
+    if args.command == "send":
+        return asyncio.run(send_sms(config, args.sender, " ".join(args.body)))
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def serve(config: Config) -> int:
+    web.run_app(
+        create_app(config),
+        host=config.server.host,
+        port=config.server.port,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
+    return 0
+
+
+async def _running_service(config: Config) -> bool:
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://{config.server.host}:{config.server.port}/healthz"
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                return response.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+async def demo(config: Config) -> int:
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        effective = await effective_config(config, db)
+        if await _running_service(config):
+            # The running service holds the homes in memory: list them through it.
+            added = (await _post_admin(effective, "demo", {}))["added"]
+            print(f"Listed {added} demo home(s).")
+            return 0
+        world = await load_world(db, _idle(config), utc_now())
+        added = await load_demo(world, db, effective.public_url, utc_now())
+        print(f"Listed {len(added)} demo home(s); {len(world.listed())} homes in all.")
+        return 0
+    finally:
+        await db.close()
+
+
+async def add_home(config: Config, args: argparse.Namespace) -> int:
+    try:
+        host = e164(args.host)
+    except NotAPhoneNumber as error:
+        print(f"run.py add-home: {error}", file=sys.stderr)
+        return 2
+    problems = check_home(
+        title=args.title,
+        place=args.place,
+        description=args.description,
+        price=args.price,
+        image_url=args.image_url,
+    )
+    if problems:
+        print(f"run.py add-home: {'; '.join(problems)}", file=sys.stderr)
+        return 2
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        effective = await effective_config(config, db)
+        if await _running_service(config):
+            home_id = await _post_admin(
+                effective,
+                "properties",
+                {
+                    "host_phone": host,
+                    "host_name": args.host_name,
+                    "title": args.title,
+                    "place": args.place,
+                    "description": args.description,
+                    "nightly_price": args.price,
+                    "image_url": args.image_url,
+                },
+            )["id"]
+        else:
+            world = await load_world(db, _idle(config), utc_now())
+            home = Property(
+                0, host, args.title, args.place, args.description, args.price, args.image_url
+            )
+            home, writes = world.add_home(host, args.host_name, home, utc_now())
+            await db.write(writes)
+            home_id = home.id
+    finally:
+        await db.close()
+    print(home_id)
+    return 0
+
+
+async def _post_admin(config: Config, resource: str, payload: dict[str, Any]) -> dict[str, Any]:
+    url = f"http://{config.server.host}:{config.server.port}/admin/api/{resource}"
+    headers = {"Authorization": f"Bearer {config.admin.token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=payload, headers=headers) as response,
+    ):
+        if response.status not in (200, 201):
+            raise SystemExit(f"run.py: the service refused it: {await response.text()}")
+        result: dict[str, Any] = await response.json()
+        return result
+
+
+def _idle(config: Config) -> timedelta:
+    return timedelta(hours=config.session.idle_hours)
+
+
+async def send_sms(config: Config, sender: str, body: str) -> int:
+    """Post one SMS to the running bot exactly as Twilio would (signed form), print the TwiML
+    answer's messages."""
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        effective = await effective_config(config, db)
+    finally:
+        await db.close()
+    try:
+        phone = e164(sender)
+    except NotAPhoneNumber as error:
+        print(f"run.py send: {error}", file=sys.stderr)
+        return 2
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": effective.twilio.account_sid,
+        "From": phone,
+        "To": effective.twilio.phone_number,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    form["SmsSid"] = form["MessageSid"]
+    url = effective.public_url + "/sms"
+    signature = RequestValidator(effective.twilio.auth_token).compute_signature(url, form)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response,
+    ):
+        text = await response.text()
+        if response.status != 200:
+            print(f"HTTP {response.status}: {text}", file=sys.stderr)
+            return 1
+    for message in ET.fromstring(text).iter("Message"):
+        to = message.get("to") or phone
+        body_el = message.find("Body")
+        words = body_el.text if body_el is not None else message.text
+        media = [m.text for m in message.iter("Media")]
+        print(f"[to {to}] {words or ''}" + (f" [photo {media[0]}]" if media else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

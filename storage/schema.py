@@ -1,0 +1,139 @@
+"""The database schema as a list of forward migrations, applied in order at start-up.
+
+A migration is never edited once it has shipped: add a new one at the end. `PRAGMA user_version`
+records how many have been applied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the whole first schema.
+    """
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE people (
+        id         INTEGER PRIMARY KEY,
+        phone      TEXT NOT NULL UNIQUE,          -- E.164, or the raw sender id Twilio gave
+        name       TEXT,
+        opted_out  INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE properties (
+        id            INTEGER PRIMARY KEY,
+        host_id       INTEGER NOT NULL REFERENCES people(id),
+        title         TEXT NOT NULL,
+        place         TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        image_url     TEXT,
+        nightly_price INTEGER NOT NULL CHECK (nightly_price > 0),   -- whole dollars
+        active        INTEGER NOT NULL DEFAULT 1,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX properties_by_host ON properties(host_id);
+
+    CREATE TABLE reservations (
+        id          INTEGER PRIMARY KEY,
+        property_id INTEGER NOT NULL REFERENCES properties(id),
+        guest_id    INTEGER NOT NULL REFERENCES people(id),
+        check_in    TEXT NOT NULL,
+        check_out   TEXT NOT NULL CHECK (check_out > check_in),
+        message     TEXT NOT NULL DEFAULT '',
+        status      TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'confirmed', 'rejected', 'withdrawn', 'expired')),
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX reservations_by_property ON reservations(property_id, status, check_in);
+    CREATE INDEX reservations_by_guest ON reservations(guest_id, id);
+    CREATE INDEX reservations_by_status ON reservations(status, created_at);
+
+    -- One row per conversation: the (bot number, person) pair, its state machine's state and
+    -- data, and a version bumped on every turn (optimistic updates: an UPDATE that finds
+    -- another version changes nothing and the turn is refused).
+    CREATE TABLE conversations (
+        id         INTEGER PRIMARY KEY,
+        bot_phone  TEXT NOT NULL,
+        phone      TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        data       TEXT NOT NULL DEFAULT '{}',
+        started_at TEXT NOT NULL,
+        last_at    TEXT NOT NULL,
+        version    INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX conversations_by_pair ON conversations(phone, bot_phone, last_at);
+    CREATE INDEX conversations_by_last ON conversations(last_at);
+
+    -- Every message in and out. Outbound REST messages point at their outbox row, which
+    -- carries the delivery status; inbound and TwiML replies carry their own.
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        phone           TEXT NOT NULL,            -- the person at the other end
+        body            TEXT NOT NULL,
+        media           TEXT NOT NULL DEFAULT '[]',  -- JSON list of URLs
+        twilio_sid      TEXT,
+        status          TEXT NOT NULL,           -- received | replied | (outbox status)
+        outbox_id       INTEGER,
+        state_before    TEXT,
+        state_after     TEXT,
+        at              TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE INDEX messages_by_phone ON messages(phone, id);
+    CREATE INDEX messages_by_outbox ON messages(outbox_id) WHERE outbox_id IS NOT NULL;
+
+    -- Inbound MessageSids already handled, with the TwiML that answered them: a retry from
+    -- Twilio or a proxy gets the same answer and changes nothing.
+    CREATE TABLE handled_messages (
+        sid   TEXT PRIMARY KEY,
+        twiml TEXT NOT NULL,
+        at    TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Messages that are not replies, written in the turn's transaction and sent afterwards.
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        to_phone        TEXT NOT NULL,
+        from_phone      TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        media_url       TEXT,
+        status          TEXT NOT NULL DEFAULT 'queued'
+                        CHECK (status IN ('queued', 'sending', 'sent', 'delivered',
+                                          'undelivered', 'failed', 'cancelled')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        twilio_sid      TEXT,
+        error_code      INTEGER,
+        error           TEXT,
+        reservation_id  INTEGER,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status IN ('queued', 'sending');
+    CREATE INDEX outbox_by_sid ON outbox(twilio_sid) WHERE twilio_sid IS NOT NULL;
+    CREATE INDEX outbox_by_status ON outbox(status, id);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to the newest schema; returns the version it is at."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this code "
+            f"({len(MIGRATIONS)}): run the newer code, or restore a backup"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first, so each migration runs in its own explicit transaction.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)
