@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     send.add_argument("body", nargs="+", help="the message")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -132,18 +134,20 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     try:
         effective = await effective_config(config, db)
         if await _running_service(config):
-            home_id = await _post_admin(
-                effective,
-                "properties",
-                {
-                    "host_phone": host,
-                    "host_name": args.host_name,
-                    "title": args.title,
-                    "place": args.place,
-                    "description": args.description,
-                    "nightly_price": args.price,
-                    "image_url": args.image_url,
-                },
+            home_id = (
+                await _post_admin(
+                    effective,
+                    "properties",
+                    {
+                        "host_phone": host,
+                        "host_name": args.host_name,
+                        "title": args.title,
+                        "place": args.place,
+                        "description": args.description,
+                        "nightly_price": args.price,
+                        "image_url": args.image_url,
+                    },
+                )
             )["id"]
         else:
             world = await load_world(db, _idle(config), utc_now())
@@ -219,4 +223,3 @@ async def send_sms(config: Config, sender: str, body: str) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -74,7 +74,9 @@ async def effective_config(config: Config, db: Database) -> Config:
         return config
     twilio = replace(
         config.twilio,
-        account_sid=await _remembered_secret(db, "dev_account_sid", lambda: "AC" + secrets.token_hex(16)),
+        account_sid=await _remembered_secret(
+            db, "dev_account_sid", lambda: "AC" + secrets.token_hex(16)
+        ),
         auth_token=await _remembered_secret(db, "dev_auth_token", lambda: secrets.token_hex(16)),
         phone_number=config.twilio.phone_number or DEV_PHONE_NUMBER,
         api_base_url=config.public_url,

@@ -1,7 +1,7 @@
 """The service's configuration: one typed object loaded once from config.toml and the environment.
 
-    config = load_config(Path("config.toml"), os.environ)
-    config.twilio.account_sid, config.dev_mode
+config = load_config(Path("config.toml"), os.environ)
+config.twilio.account_sid, config.dev_mode
 """
 
 from __future__ import annotations
@@ -140,7 +140,8 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
 
 
 def _section(name: str, current: Any, values: dict[str, Any]) -> Any:
-    assert is_dataclass(current)
+    if not is_dataclass(current) or isinstance(current, type):
+        raise TypeError(f"[{name}] is not a section")
     known = {f.name: f for f in fields(current)}
     changes: dict[str, Any] = {}
     for key, value in values.items():

@@ -1,6 +1,6 @@
 """The demo homes and their hosts: what dev mode starts with, and `python run.py demo` loads.
 
-    await load_demo(world, db, public_url, now)   # idempotent: a home already listed is kept
+await load_demo(world, db, public_url, now)   # idempotent: a home already listed is kept
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ class DevTwilio:
             await self._session.close()
 
     def _authorised(self, request: web.Request) -> bool:
-        expected = "Basic " + base64.b64encode(
-            f"{self.account_sid}:{self.auth_token}".encode()
-        ).decode()
+        expected = (
+            "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        )
         given = request.headers.get("Authorization", "")
         return request.match_info["account_sid"] == self.account_sid and hmac.compare_digest(
             given.encode(), expected.encode()
@@ -68,7 +68,8 @@ class DevTwilio:
         if not self._authorised(request):
             return _error(401, 20003, "Authenticate")
         form = await request.post()
-        to, from_, body = form.get("To"), form.get("From"), form.get("Body", "")
+        to, from_ = form.get("To"), form.get("From")
+        body = str(form.get("Body") or "")
         media = [str(url) for url in form.getall("MediaUrl", [])]
         if not isinstance(to, str) or not to:
             return _error(400, 21604, "A 'To' phone number is required.")

@@ -97,9 +97,19 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self.delivered = 0  # sent to Twilio, for the benchmark's drain rate
+        self._early: dict[str, tuple[str, int | None]] = {}
 
     def wake(self) -> None:
         self._wake.set()
+
+    def status_reported(self, sid: str, status: str, code: int | None) -> None:
+        """Note a status callback, in case it arrived before the create's response was seen."""
+        self._early[sid] = (status, code)
+        if len(self._early) > 10_000:
+            self._early.pop(next(iter(self._early)))
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     async def run(self) -> None:
         while True:
@@ -117,7 +127,7 @@ class OutboxWorker:
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
-        await self.client.http_client.close()  # type: ignore[attr-defined]
+        await self.client.http_client.close()
 
     async def _start_due(self) -> int:
         free = self.settings.concurrency - len(self._in_flight)
@@ -161,27 +171,34 @@ class OutboxWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         attempts = item.attempts + 1
         if self.opted_out(item.to):
-            await self.db.write([writes.outbox_cancelled(item.id, "recipient opted out", self.clock())])
+            await self.db.write(
+                [writes.outbox_cancelled(item.id, "recipient opted out", self.clock())]
+            )
             return
         if item.status == "sending":
             # The last attempt's outcome is unknown: Twilio may hold the message already.
             try:
                 sid = await self._find_sent(item)
             except (TwilioRestException, aiohttp.ClientError, TimeoutError, OSError) as error:
-                await self._retry(item, attempts, None, f"checking an earlier attempt: {error}", True)
+                await self._retry(
+                    item, attempts, None, f"checking an earlier attempt: {error}", True
+                )
                 return
             if sid is not None:
                 await self.db.write([writes.outbox_sent(item.id, sid, "sent", self.clock())])
                 return
         _retry_after.set(None)
         try:
-            message = await self.client.messages.create_async(
-                to=item.to,
-                from_=item.from_,
-                body=item.body,
-                media_url=[item.media_url] if item.media_url else [],
-                status_callback=self.status_callback,
-            )
+            # The library's own timeout setting is not applied to its aiohttp requests (twilio
+            # 9.13); without this a hung connection would hold the message forever.
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                message = await self.client.messages.create_async(
+                    to=item.to,
+                    from_=item.from_,
+                    body=item.body,
+                    media_url=[item.media_url] if item.media_url else [],
+                    status_callback=self.status_callback,
+                )
         except TwilioRestException as error:
             if error.status == 429 or error.status >= 500:
                 # A 5xx may come after Twilio created the message: check before resending.
@@ -193,9 +210,13 @@ class OutboxWorker:
             await self._retry(item, attempts, None, f"network: {error!r}", ambiguous)
         else:
             self.delivered += 1
-            status = message.status.value if hasattr(message.status, "value") else str(message.status)
-            status = status if status in writes.TRACKED_STATUSES else "sent"
-            await self.db.write([writes.outbox_sent(item.id, str(message.sid), status, self.clock())])
+            sid = str(message.sid)
+            # A status callback can overtake the create's response: keep what it said.
+            status, code = self._early.pop(sid, ("sent", None))
+            out = [writes.outbox_sent(item.id, sid, "sent", self.clock())]
+            if status != "sent":
+                out.append(writes.outbox_status(sid, status, code, self.clock()))
+            await self.db.write(out)
 
     async def _find_sent(self, item: OutboxItem) -> str | None:
         created = datetime.fromisoformat(item.created_at) - timedelta(minutes=2)
@@ -220,13 +241,17 @@ class OutboxWorker:
             log.warning("outbox %s: giving up after %s attempts: %s", item.id, attempts, error)
             await self.db.write([writes.outbox_failed(item.id, code, f"gave up: {error}", now)])
             return
-        ceiling = min(self.settings.max_delay_seconds, self.settings.base_delay_seconds * 2 ** (attempts - 1))
+        ceiling = min(
+            self.settings.max_delay_seconds, self.settings.base_delay_seconds * 2 ** (attempts - 1)
+        )
         delay = random.uniform(ceiling / 2, ceiling)
         retry_after = _retry_after.get()
         if retry_after is not None:
             delay = max(delay, retry_after)
         retry_at = now + timedelta(seconds=delay)
-        log.info("outbox %s: attempt %s failed (%s); retrying in %.1fs", item.id, attempts, error, delay)
+        log.info(
+            "outbox %s: attempt %s failed (%s); retrying in %.1fs", item.id, attempts, error, delay
+        )
         if ambiguous:
             # Stays 'sending': the next attempt first asks Twilio whether it was created.
             await self.db.write(

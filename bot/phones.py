@@ -1,7 +1,7 @@
 """Phone numbers in E.164, as Twilio sends them and as everything here stores them.
 
-    e164("(415) 555-4345") -> "+14155554345"      # national numbers are read as US
-    sender_id("MyBrand")  -> "MyBrand"            # what Twilio could not normalise stays raw
+e164("(415) 555-4345") -> "+14155554345"      # national numbers are read as US
+sender_id("MyBrand")  -> "MyBrand"            # what Twilio could not normalise stays raw
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The long-lived objects of a running service, shared by the handlers under one typed key.
 
-    services = request.app[SERVICES]
-    await services.turns.run(sms, cookie)
+services = request.app[SERVICES]
+await services.turns.run(sms, cookie)
 """
 
 from __future__ import annotations

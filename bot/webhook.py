@@ -7,6 +7,7 @@ The inbound handler reads as SPEC §2: verify the signature, read the message, r
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -54,11 +55,12 @@ async def message_status(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="MessageSid is missing")
     code = _int(form.get("ErrorCode"))
     if status in writes.TRACKED_STATUSES:
+        services.outbox.status_reported(sid, status, code)
         await services.db.write([writes.outbox_status(sid, status, code, services.clock())])
     return web.Response(status=204)
 
 
-def verify_signature(services: Services, request: web.Request, form: MultiDictProxy[str]) -> None:
+def verify_signature(services: Services, request: web.Request, form: MultiDictProxy[Any]) -> None:
     """403 unless X-Twilio-Signature signs this URL and these parameters with our auth token.
 
     The URL is the configured public URL, not what this process sees: behind a proxy the two
@@ -70,7 +72,7 @@ def verify_signature(services: Services, request: web.Request, form: MultiDictPr
         raise web.HTTPForbidden(text="Invalid or missing X-Twilio-Signature")
 
 
-def read_inbound(form: MultiDictProxy[str]) -> InboundSms:
+def read_inbound(form: MultiDictProxy[Any]) -> InboundSms:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     sender = form.get("From") or ""
     to = form.get("To") or ""

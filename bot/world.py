@@ -106,9 +106,7 @@ class World:
 
     def forget_idle(self, now: datetime) -> int:
         """Drop conversations idle past the limit from memory (they stay in the database)."""
-        idle = [
-            key for key, c in self.conversations.items() if now - c.last_at >= self.idle
-        ]
+        idle = [key for key, c in self.conversations.items() if now - c.last_at >= self.idle]
         for key in idle:
             del self.conversations[key]
         return len(idle)
@@ -246,7 +244,9 @@ class World:
                     if not pending:
                         self._pending_by_host.pop(home.host_phone, None)
 
-    def _conversation_of(self, bot_phone: str, phone: str, now: datetime, out: list[Write]) -> Conversation:
+    def _conversation_of(
+        self, bot_phone: str, phone: str, now: datetime, out: list[Write]
+    ) -> Conversation:
         """The live conversation a message to `phone` belongs in, started if there is none."""
         conversation = self.live_conversation(bot_phone, phone, now)
         if conversation is None:
@@ -290,7 +290,13 @@ class World:
             media = message.media[0] if message.media else None
             out.append(
                 writes.enqueue(
-                    outbox_id, message.to, bot_phone, message.body, media, message.reservation_id, now
+                    outbox_id,
+                    message.to,
+                    bot_phone,
+                    message.body,
+                    media,
+                    message.reservation_id,
+                    now,
                 )
             )
             self._log_out(message, bot_phone, now, out, status="queued", outbox_id=outbox_id)

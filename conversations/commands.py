@@ -1,7 +1,7 @@
 """Reading what a person texted: which command it is, and its argument.
 
-    parse("  accept #12! ")  -> Command("accept", "12")
-    parse("list beach")      -> Command("list", "beach")
+parse("  accept #12! ")  -> Command("accept", "12")
+parse("list beach")      -> Command("list", "beach")
 """
 
 from __future__ import annotations

@@ -171,9 +171,9 @@ def _respond(
     verb = command.verb
     # Inside a booking the person's words are answers to the question asked, except for the
     # few commands that always mean themselves.
-    if state == "asking_message" and verb not in ("menu", "help", "empty"):
-        if not (verb in ("accept", "reject") and command.reference is not None):
-            return _got_message(inbound, world, decision)
+    host_answer = verb in ("accept", "reject") and command.reference is not None
+    if state == "asking_message" and verb not in ("menu", "help", "empty") and not host_answer:
+        return _got_message(inbound, world, decision)
     if state == "confirming" and command.word in CONFIRM_WORDS and not command.argument:
         if verb == "accept":
             return _send_request(inbound, world, rules, decision)
@@ -376,7 +376,10 @@ def _summarise(inbound: Inbound, world: World, decision: Decision) -> None:
         _turn.restart()  # type: ignore[attr-defined]
         return _say(decision, inbound, texts.HOME_GONE)
     draft, home = found
-    check_in, check_out = date.fromisoformat(draft["check_in"]), date.fromisoformat(draft["check_out"])
+    check_in, check_out = (
+        date.fromisoformat(draft["check_in"]),
+        date.fromisoformat(draft["check_out"]),
+    )
     nights = (check_out - check_in).days
     text = texts.SUMMARY.format(
         title=texts.shorten(home.title, 30),
@@ -396,7 +399,10 @@ def _send_request(inbound: Inbound, world: World, rules: Rules, decision: Decisi
         _turn.restart()  # type: ignore[attr-defined]
         return _say(decision, inbound, texts.HOME_GONE)
     draft, home = found
-    check_in, check_out = date.fromisoformat(draft["check_in"]), date.fromisoformat(draft["check_out"])
+    check_in, check_out = (
+        date.fromisoformat(draft["check_in"]),
+        date.fromisoformat(draft["check_out"]),
+    )
     # The world may have moved since the dates were given: check again at the moment of sending.
     if check_in <= rules.today:
         _turn.restart()  # type: ignore[attr-defined]
@@ -550,7 +556,9 @@ def _host_answer(
             o.status == "confirmed" and o.overlaps(reservation.check_in, reservation.check_out)
             for o in others
         ):
-            return _say(decision, inbound, texts.HOST_OVERLAP.format(ref=reservation.id, title=title))
+            return _say(
+                decision, inbound, texts.HOST_OVERLAP.format(ref=reservation.id, title=title)
+            )
         decision.changes.append((reservation.id, lifecycle.next_status("accept", reservation)))
         guest_text = texts.GUEST_CONFIRMED.format(title=title, dates=dates, ref=reservation.id)
         # Accepting one request closes the pending ones it overlaps, and those guests are told.
@@ -581,7 +589,9 @@ def _host_answer(
     if closed:
         text += texts.HOST_ALSO_CLOSED.format(refs=", ".join(map(str, closed)))
     _say(decision, inbound, text)
-    decision.replies.append(Outgoing(reservation.guest_phone, guest_text, reservation_id=reservation.id))
+    decision.replies.append(
+        Outgoing(reservation.guest_phone, guest_text, reservation_id=reservation.id)
+    )
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -591,7 +601,9 @@ def _say(decision: Decision, inbound: Inbound, text: str) -> None:
     decision.replies.append(Outgoing(inbound.phone, text))
 
 
-def _silence_opted_out(decision: Decision, sender: str, sender_opted_out: bool, world: World) -> None:
+def _silence_opted_out(
+    decision: Decision, sender: str, sender_opted_out: bool, world: World
+) -> None:
     """Nobody who opted out is sent anything: no TwiML reply, no REST message."""
 
     def opted_out(phone: str) -> bool:

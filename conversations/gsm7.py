@@ -1,7 +1,7 @@
 """Keeping replies in GSM-7, so a message costs 160-character segments rather than 70 (UCS-2).
 
-    clean("Ana’s “cabin” 🙂")  -> 'Ana\'s "cabin" '
-    segments("x" * 161)        -> 2
+clean("Ana’s “cabin” 🙂")  -> 'Ana\'s "cabin" '
+segments("x" * 161)        -> 2
 """
 
 from __future__ import annotations

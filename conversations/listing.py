@@ -27,7 +27,9 @@ def check_home(
         elif len(value) > limit:
             problems.append(f"the {label} is over {limit} characters")
     if not 1 <= price <= PRICE_MAX:
-        problems.append(f"the nightly price must be a whole number of dollars from 1 to {PRICE_MAX}")
+        problems.append(
+            f"the nightly price must be a whole number of dollars from 1 to {PRICE_MAX}"
+        )
     if image_url is not None and not image_url.startswith(("https://", "http://")):
         problems.append("the image URL must start with http:// or https://")
     return problems

@@ -1,7 +1,7 @@
 """The reservation lifecycle: pending -> confirmed | rejected | withdrawn | expired, nothing else.
 
-    lifecycle.can("accept", reservation)   -> True while it is pending
-    lifecycle.next_status("accept", reservation) -> "confirmed"
+lifecycle.can("accept", reservation)   -> True while it is pending
+lifecycle.next_status("accept", reservation) -> "confirmed"
 """
 
 from __future__ import annotations

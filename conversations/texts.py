@@ -42,7 +42,10 @@ ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MEN
 DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
 DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."
 ALREADY_ASKED = "You already have request {ref} for {title} on those dates. Send MY to see it."
-ASK_MESSAGE = "{dates}, {nights} {night_word}, ${total}. Now a short note for the host: who you are, why you travel."
+ASK_MESSAGE = (
+    "{dates}, {nights} {night_word}, ${total}. Now a short note for the host: "
+    "who you are, why you travel."
+)
 MESSAGE_EMPTY = "Please write a few words for the host, or MENU to stop."
 ASK_NAME = "And what name should the host see?"
 NAME_BAD = "Please send just your name (up to 40 letters), or MENU to stop."
@@ -78,8 +81,12 @@ NEW_REQUEST = (
     'New request {ref}: {title}, {dates} ({nights} {night_word}) from {guest}: "{message}" '
     "Reply ACCEPT {ref} or REJECT {ref}"
 )
-GUEST_CONFIRMED = "Good news! {title} confirmed your stay {dates} (request {ref}). MY shows your trips."
-GUEST_REJECTED = "Sorry, {title} can't host you {dates} (request {ref}). Send LIST to find another home."
+GUEST_CONFIRMED = (
+    "Good news! {title} confirmed your stay {dates} (request {ref}). MY shows your trips."
+)
+GUEST_REJECTED = (
+    "Sorry, {title} can't host you {dates} (request {ref}). Send LIST to find another home."
+)
 GUEST_CLOSED = (
     "Sorry, {title} was booked for {dates} by someone else (request {ref}). "
     "Send LIST for other homes."

@@ -12,6 +12,7 @@ are committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -78,10 +79,8 @@ class Database:
         self._closed = True
         if self._committer:
             self._committer.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
-            except asyncio.CancelledError:
-                pass
         await self._reader.close()
         await self._writer.close()
 

@@ -40,7 +40,9 @@ def load_snapshot(conn: sqlite3.Connection, live_since: str, recent_handled: int
             " FROM properties ORDER BY id"
         ):
             snap.properties.append(
-                Property(row[0], phones[row[1]], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
+                Property(
+                    row[0], phones[row[1]], row[2], row[3], row[4], row[5], row[6], bool(row[7])
+                )
             )
         for row in conn.execute(
             "SELECT id, property_id, guest_id, check_in, check_out, message, status, created_at,"
@@ -81,7 +83,9 @@ def load_snapshot(conn: sqlite3.Connection, live_since: str, recent_handled: int
         ).fetchall()
         snap.handled = [(sid, twiml) for sid, twiml in reversed(rows)]
         for table in ("people", "properties", "reservations", "conversations", "outbox"):
-            snap.last_ids[table] = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+            snap.last_ids[table] = conn.execute(
+                f"SELECT COALESCE(MAX(id), 0) FROM {table}"
+            ).fetchone()[0]
     finally:
         conn.execute("COMMIT")
     return snap

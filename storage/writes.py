@@ -1,7 +1,7 @@
 """Every change the service makes to the database, as `Write`s a turn collects and commits at once.
 
-    writes = [log_inbound(...), save_conversation(...), handled(sid, twiml, at)]
-    await db.commit(writes)
+writes = [log_inbound(...), save_conversation(...), handled(sid, twiml, at)]
+await db.commit(writes)
 """
 
 from __future__ import annotations

@@ -65,8 +65,9 @@ def _spec() -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
-    resource = Resource.from_contents(_spec(), default_specification=DRAFT4)
-    return Registry().with_resource(_SPEC_URI, resource)
+    resource: Resource[Any] = Resource.from_contents(_spec(), default_specification=DRAFT4)
+    registry: Registry[Any] = Registry().with_resource(_SPEC_URI, resource)
+    return registry
 
 
 def _resolve(ref: str) -> Any:
@@ -96,9 +97,7 @@ def message_resource_schema() -> dict[str, Any]:
 def _is_phone_number(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    return any(
-        p.match(value) for p in (_E164, _CHANNEL, _SHORT_CODE, _ALPHANUMERIC_SENDER)
-    )
+    return any(p.match(value) for p in (_E164, _CHANNEL, _SHORT_CODE, _ALPHANUMERIC_SENDER))
 
 
 def _is_uri(value: object) -> bool:
@@ -194,9 +193,7 @@ def _errors(validator: OAS30Validator, instance: object) -> list[str]:
     return problems
 
 
-def validate_create_message(
-    form: Mapping[str, Sequence[str] | str], account_sid: str
-) -> list[str]:
+def validate_create_message(form: Mapping[str, Sequence[str] | str], account_sid: str) -> list[str]:
     """Problems with a POST Messages.json (form fields as lists of values); [] when valid."""
     problems: list[str] = []
     post = _spec()["paths"][_MESSAGES_PATH]["post"]
