@@ -201,7 +201,9 @@ def _respond(
     if verb == "book":
         return _book(command, inbound, world, decision)
     if verb == "send":
-        return _say(decision, inbound, texts.CONFIRM_WHAT if state == "confirming" else texts.NEXT)
+        if state == "confirming":
+            return _send_request(inbound, world, rules, decision)
+        return _say(decision, inbound, texts.NOTHING_TO_SEND)
     if verb == "my":
         return _my_trips(inbound, world, decision)
     if verb == "withdraw":

@@ -53,6 +53,7 @@ SUMMARY = (
     '{title}, {dates} ({nights} {night_word}), ${total}, as {name}: "{message}". '
     "Send SEND to ask the host, or MENU to drop it."
 )
+NOTHING_TO_SEND = "There is no request to send. Send LIST, pick a home, then BOOK."
 CONFIRM_WHAT = "Send SEND to send your request to the host, or MENU to drop it."
 SENT = "Request {ref} sent to the host of {title}. I'll text you their answer. MY shows your trips."
 

@@ -77,7 +77,9 @@ def make_config(tmp_path: Path, port: int, api_base_url: str, **changes: Any) ->
         ),
         admin=AdminConfig(token=ADMIN_TOKEN),
         booking=BookingConfig(),
-        outbox=OutboxConfig(base_delay_seconds=0.05, max_delay_seconds=0.5, request_timeout_seconds=2),
+        outbox=OutboxConfig(
+            base_delay_seconds=0.05, max_delay_seconds=0.5, request_timeout_seconds=2
+        ),
         base_dir=tmp_path,
     )
     return replace(config, **changes)

@@ -40,7 +40,9 @@ class Answer:
 
 
 # (url, form, headers) -> (status, body text, headers)
-Post = Callable[[str, dict[str, str], dict[str, str]], Awaitable[tuple[int, str, Mapping[str, str]]]]
+Post = Callable[
+    [str, dict[str, str], dict[str, str]], Awaitable[tuple[int, str, Mapping[str, str]]]
+]
 
 _counter = itertools.count(1)
 
@@ -88,7 +90,9 @@ class TwilioPhone:
 
         return self.clock() if self.clock else time.time()
 
-    def form(self, body: str, media: tuple[tuple[str, str], ...] = (), sid: str | None = None) -> dict[str, str]:
+    def form(
+        self, body: str, media: tuple[tuple[str, str], ...] = (), sid: str | None = None
+    ) -> dict[str, str]:
         sid = sid or message_sid()
         form = {
             "ToCountry": "US",
@@ -118,7 +122,10 @@ class TwilioPhone:
 
     def headers_for(self, url: str, form: dict[str, str]) -> dict[str, str]:
         signature = RequestValidator(self.auth_token).compute_signature(url, form)
-        headers = {"X-Twilio-Signature": signature, "I-Twilio-Idempotency-Token": secrets.token_hex(8)}
+        headers = {
+            "X-Twilio-Signature": signature,
+            "I-Twilio-Idempotency-Token": secrets.token_hex(8),
+        }
         now = self._now()
         jar = "; ".join(f"{k}={v}" for k, (v, expires) in self.cookies.items() if expires > now)
         if jar:
@@ -143,7 +150,9 @@ class TwilioPhone:
         self.keep_cookies(response_headers)
         return parse_answer(status, text, response_headers, self.number)
 
-    async def text(self, body: str, media: tuple[tuple[str, str], ...] = (), sid: str | None = None) -> list[Reply]:
+    async def text(
+        self, body: str, media: tuple[tuple[str, str], ...] = (), sid: str | None = None
+    ) -> list[Reply]:
         """Text the bot; returns the messages its TwiML answer delivers (asserting a 200)."""
         answer = await self.send(self.form(body, media, sid))
         assert answer.status == 200, f"{answer.status}: {answer.text}"
