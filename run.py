@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Both libraries log every state change and every request at INFO: noise, and a cost per turn.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("twilio").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
     except ConfigError as error:

@@ -34,13 +34,13 @@ from bot.turns import TurnRunner
 from bot.world import World
 from storage import writes
 from storage.db import Database
-from storage.queries import load_snapshot, setting
+from storage.queries import handled_sids, load_snapshot, setting
 from storage.writes import stamp
 
 log = logging.getLogger(__name__)
 
 DEV_PHONE_NUMBER = "+15550100000"
-RECENT_SIDS = 50_000
+RECENT_SIDS = 10_000
 # A whole Twilio webhook (1600 characters of Body, ten media URLs, location fields) is a few
 # kilobytes; anything much larger is not Twilio.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -127,6 +127,7 @@ async def _lifetime(
         idle=idle,
         clock=clock,
         on_queued=outbox.wake,
+        handled_sids=await db.read(handled_sids),
         recent_sids=RECENT_SIDS,
     )
     for sid, twiml in snapshot.handled:

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.handled import HandledMessages
 from bot.sessions import Sessions
 from bot.twiml import render
 from bot.world import TurnFacts, World
 from conversations import texts
 from conversations.flow import Decision, Inbound, Outgoing, Rules, decide
 from storage.db import Database
-from storage.queries import find_handled, load_snapshot
+from storage.queries import load_snapshot
 from storage.writes import stamp
 
 log = logging.getLogger(__name__)
@@ -43,73 +43,6 @@ class Answer:
     twiml: str
     cookie: str | None
     replayed: bool = False
-
-
-class HandledMessages:
-    """MessageSids already answered: the recent ones in memory, all of them in the database.
-
-    A sid being handled right now has a future here, so a concurrent retry waits for the first
-    answer instead of running the turn again. Look-ups that miss memory are gathered and asked
-    of the database together, one round trip for every turn that arrived meanwhile.
-    """
-
-    def __init__(self, db: Database, capacity: int) -> None:
-        self._db = db
-        self._capacity = capacity
-        self._recent: OrderedDict[str, str] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Future[str]] = {}
-        self._asked: dict[str, list[asyncio.Future[str | None]]] = {}
-        self._ask_scheduled = False
-
-    def remember(self, sid: str, twiml: str) -> None:
-        self._recent[sid] = twiml
-        if len(self._recent) > self._capacity:
-            self._recent.popitem(last=False)
-
-    def known(self, sid: str) -> str | asyncio.Future[str] | None:
-        return self._recent.get(sid) or self._in_flight.get(sid)
-
-    def begin(self, sid: str) -> None:
-        self._in_flight[sid] = asyncio.get_running_loop().create_future()
-
-    def finish(self, sid: str, twiml: str | None) -> None:
-        """The turn for `sid` is over: answered with `twiml`, or failed (None: may run again)."""
-        future = self._in_flight.pop(sid)
-        if twiml is not None:
-            self.remember(sid, twiml)
-            future.set_result(twiml)
-        else:
-            future.cancel()
-
-    async def stored(self, sid: str) -> str | None:
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._asked.setdefault(sid, []).append(future)
-        if not self._ask_scheduled:
-            self._ask_scheduled = True
-            asyncio.get_running_loop().call_soon(self._ask_database)
-        return await future
-
-    def _ask_database(self) -> None:
-        self._ask_scheduled = False
-        asked, self._asked = self._asked, {}
-        asyncio.get_running_loop().create_task(self._answer(asked))
-
-    async def _answer(self, asked: dict[str, list[asyncio.Future[str | None]]]) -> None:
-        sids = list(asked)
-        found: dict[str, str] = {}
-        try:
-            for start in range(0, len(sids), 500):
-                found.update(await self._db.read(find_handled, sids[start : start + 500]))
-        except Exception as error:
-            for futures in asked.values():
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(error)
-            return
-        for sid, futures in asked.items():
-            for future in futures:
-                if not future.done():
-                    future.set_result(found.get(sid))
 
 
 class PairLocks:
@@ -145,12 +78,13 @@ class TurnRunner:
         idle: timedelta,
         clock: Callable[[], datetime],
         on_queued: Callable[[], None],
-        recent_sids: int = 50_000,
+        handled_sids: Iterable[str] = (),
+        recent_sids: int = 10_000,
     ) -> None:
         self.db = db
         self.world = world
         self.sessions = sessions
-        self.handled = HandledMessages(db, recent_sids)
+        self.handled = HandledMessages(db, handled_sids, recent_sids)
         self.locks = PairLocks()
         self.max_nights = max_nights
         self.zone = ZoneInfo(timezone)

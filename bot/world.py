@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from conversations.flow import Decision, Outgoing
+from conversations.gsm7 import clean
 from conversations.model import Conversation, Person, Property, Reservation
 from storage import writes
 from storage.db import Write
@@ -46,6 +47,7 @@ class World:
         self._pending_by_host: dict[str, dict[int, Reservation]] = {}
         self._homes_of: dict[str, list[int]] = {}
         self._listed: list[Property] | None = None
+        self._search_text: dict[int, str] = {}
         self.conversations: dict[tuple[str, str], Conversation] = {
             (c.bot_phone, c.phone): c for c in snapshot.conversations
         }
@@ -68,6 +70,14 @@ class World:
             self._listed = [p for p in self.properties.values() if p.active]
             self._listed.sort(key=lambda p: p.id)
         return self._listed
+
+    def search_text(self, home: Property) -> str:
+        # Built once per home: LIST <words> scans every listed home on every search.
+        text = self._search_text.get(home.id)
+        if text is None:
+            text = clean(f"{home.title} {home.place} {home.description}").casefold()
+            self._search_text[home.id] = text
+        return text
 
     def reservation(self, reservation_id: int) -> Reservation | None:
         return self.reservations.get(reservation_id)
@@ -194,6 +204,7 @@ class World:
         self.properties[home.id] = home
         self._homes_of.setdefault(host_phone, []).append(home.id)
         self._listed = None
+        self._search_text.pop(home.id, None)
         out.append(writes.add_property(home, host.id, now))
         return home, out
 

@@ -62,6 +62,7 @@ class World(Protocol):
     def person(self, phone: str) -> Person | None: ...
     def property(self, property_id: int) -> Property | None: ...
     def listed(self) -> Sequence[Property]: ...
+    def search_text(self, home: Property) -> str: ...  # what LIST <words> matches, casefolded
     def reservation(self, reservation_id: int) -> Reservation | None: ...
     def reservations_of_guest(self, phone: str) -> Sequence[Reservation]: ...
     def pending_for_host(self, phone: str) -> Sequence[Reservation]: ...
@@ -229,12 +230,7 @@ def _search(words: str, world: World) -> list[Property]:
     homes = world.listed()
     if not terms:
         return list(homes)
-    found = []
-    for home in homes:
-        haystack = f"{home.title} {home.place} {home.description}".casefold()
-        if all(term in haystack for term in terms):
-            found.append(home)
-    return found
+    return [home for home in homes if all(t in world.search_text(home) for t in terms)]
 
 
 def _list(words: str, inbound: Inbound, world: World, decision: Decision) -> None:

@@ -221,3 +221,8 @@ def admin_properties(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def handled_sids(conn: sqlite3.Connection) -> list[str]:
+    """Every MessageSid already answered (the bot indexes them in memory at start)."""
+    return [row[0] for row in conn.execute("SELECT sid FROM handled_messages")]
