@@ -424,17 +424,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     print("warning: the bot answered every request in the file; raise --waves")
                 results.append(result)
                 print(
-                    f"round {round_ + 1} {target:8} {result.rate:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  ({result.requests} requests, {result.errors} non-2xx)",
+                    f"round {round_ + 1} {target:8} {result.rate:9.0f} req/s"
+                    f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                    f"  ({result.requests} requests, {result.errors} non-2xx)",
                     flush=True,
                 )
 
         rss = bot.rss_mb()
-        async with aiohttp.ClientSession() as session:
-            async with session.get(
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
                 public_url + "/admin/api/reservations?limit=1000",
                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            ) as r:
-                reservations = await r.json()
+            ) as r,
+        ):
+            reservations = await r.json()
         # The outbox drain: stop the bot, queue many messages, start it, count deliveries.
         bot.stop()
         procs.remove(bot)
@@ -501,14 +505,19 @@ def main() -> None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
     summary = asyncio.run(bench(args))
     print()
-    print(f"{'':24}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
-    print(f"{'baseline (bare aiohttp)':24}{summary['baseline_rps']:>10}{'':>10}{1.0:>8.2f}")
-    print(
-        f"{'floor (sig+TwiML+cookie)':24}{summary['floor_rps']:>10}{summary['floor_p99_ms']:>10}{summary['floor_rps'] / summary['baseline_rps']:>8.2f}"
-    )
-    print(
-        f"{'bot (full turns)':24}{summary['bot_rps']:>10}{summary['bot_p99_ms']:>10}{summary['bot_to_baseline']:>8.2f}"
-    )
+    rows = [
+        ("baseline (bare aiohttp)", summary["baseline_rps"], "", 1.0),
+        (
+            "floor (sig+TwiML+cookie)",
+            summary["floor_rps"],
+            summary["floor_p99_ms"],
+            summary["floor_rps"] / summary["baseline_rps"],
+        ),
+        ("bot (full turns)", summary["bot_rps"], summary["bot_p99_ms"], summary["bot_to_baseline"]),
+    ]
+    print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
+    for name, rate, p99, ratio in rows:
+        print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
     print(f"outbox drain {summary['outbox_drain_per_s']} msg/s, bot RSS {summary['bot_rss_mb']} MB")
     print(json.dumps(summary))
 
