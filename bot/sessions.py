@@ -22,6 +22,8 @@ class Sessions:
     def __init__(self, secret: bytes, max_age_seconds: int) -> None:
         self._secret = secret
         self.max_age = max_age_seconds
+        # A conversation's cookie never changes: sign it once, not on every turn.
+        self._issued: dict[int, str] = {}
 
     def _signature(self, conversation_id: int, bot_phone: str, phone: str) -> str:
         # Binding the pair into the signature makes a cookie useless for any other pair.
@@ -30,13 +32,22 @@ class Sessions:
         return base64.urlsafe_b64encode(digest).decode()
 
     def cookie_for(self, conversation: Conversation) -> str:
-        signature = self._signature(conversation.id, conversation.bot_phone, conversation.phone)
-        return f"{conversation.id}.{signature}"
+        cookie = self._issued.get(conversation.id)
+        if cookie is None:
+            signature = self._signature(conversation.id, conversation.bot_phone, conversation.phone)
+            cookie = f"{conversation.id}.{signature}"
+            if len(self._issued) >= 200_000:
+                self._issued.clear()
+            self._issued[conversation.id] = cookie
+        return cookie
 
     def names(self, cookie: str | None, conversation: Conversation | None) -> bool:
         """Whether `cookie` is a genuine cookie for this live conversation of this pair."""
         if not cookie or conversation is None:
             return False
+        issued = self._issued.get(conversation.id)
+        if issued is not None:
+            return hmac.compare_digest(issued, cookie)
         number, _, signature = cookie.partition(".")
         if not number.isdigit() or len(number) > 18:
             return False

@@ -47,7 +47,7 @@ class World:
         self._pending_by_host: dict[str, dict[int, Reservation]] = {}
         self._homes_of: dict[str, list[int]] = {}
         self._listed: list[Property] | None = None
-        self._search_text: dict[int, str] = {}
+        self._search_index: list[tuple[str, Property]] | None = None
         self.conversations: dict[tuple[str, str], Conversation] = {
             (c.bot_phone, c.phone): c for c in snapshot.conversations
         }
@@ -67,17 +67,18 @@ class World:
 
     def listed(self) -> Sequence[Property]:
         if self._listed is None:
+            self._search_index = None
             self._listed = [p for p in self.properties.values() if p.active]
             self._listed.sort(key=lambda p: p.id)
         return self._listed
 
-    def search_text(self, home: Property) -> str:
-        # Built once per home: LIST <words> scans every listed home on every search.
-        text = self._search_text.get(home.id)
-        if text is None:
-            text = clean(f"{home.title} {home.place} {home.description}").casefold()
-            self._search_text[home.id] = text
-        return text
+    def search_index(self) -> Sequence[tuple[str, Property]]:
+        # Built once: LIST <words> scans every listed home on every search.
+        if self._search_index is None:
+            self._search_index = [
+                (clean(f"{h.title} {h.place} {h.description}").casefold(), h) for h in self.listed()
+            ]
+        return self._search_index
 
     def reservation(self, reservation_id: int) -> Reservation | None:
         return self.reservations.get(reservation_id)
@@ -204,7 +205,7 @@ class World:
         self.properties[home.id] = home
         self._homes_of.setdefault(host_phone, []).append(home.id)
         self._listed = None
-        self._search_text.pop(home.id, None)
+        self._search_index = None
         out.append(writes.add_property(home, host.id, now))
         return home, out
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, Protocol
 
 from transitions import Machine
 
 from conversations import texts
-from conversations.commands import OPT_IN_WORDS, Command, parse
+from conversations.commands import Command, parse
 from conversations.dates import DateProblem, Stay, parse_stay
 from conversations.gsm7 import clean
 from conversations.model import Conversation, Person, Property, Reservation
@@ -62,7 +63,7 @@ class World(Protocol):
     def person(self, phone: str) -> Person | None: ...
     def property(self, property_id: int) -> Property | None: ...
     def listed(self) -> Sequence[Property]: ...
-    def search_text(self, home: Property) -> str: ...  # what LIST <words> matches, casefolded
+    def search_index(self) -> Sequence[tuple[str, Property]]: ...  # (casefolded text, home)
     def reservation(self, reservation_id: int) -> Reservation | None: ...
     def reservations_of_guest(self, phone: str) -> Sequence[Reservation]: ...
     def pending_for_host(self, phone: str) -> Sequence[Reservation]: ...
@@ -133,23 +134,28 @@ _machine = Machine(
 def decide(inbound: Inbound, conversation: Conversation, world: World, rules: Rules) -> Decision:
     """Decide one turn. Pure: reads `world` and `conversation`, changes neither."""
     state = conversation.state if conversation.state in STATES else "start"
-    decision = Decision(state=state, data=dict(conversation.data))
+    data = dict(conversation.data)
+    if "draft" in data:
+        data["draft"] = dict(data["draft"])  # the one part steps change in place
+    decision = Decision(state=state, data=data)
     _machine.set_state(state, model=_turn)
     _turn.decision, _turn.world, _turn.phone = decision, world, inbound.phone
     person = world.person(inbound.phone)
     command = parse(inbound.body)
     opted_out = bool(person and person.opted_out)
 
+    # Like Twilio, only the keyword alone opts in: "yes please" is not an opt-in.
+    opt_in = command.verb == "opt_in" or (command.word == "yes" and not command.argument)
     if command.verb == "opt_out":
         decision.opted_out = True
-    elif opted_out and command.word in OPT_IN_WORDS:
+    elif opted_out and opt_in:
         decision.opted_out = False
         if command.verb == "opt_in":
-            _say(decision, inbound, texts.WELCOME_BACK)
+            _restart(inbound, decision, texts.WELCOME_BACK)
         else:  # YES opts back in and keeps its meaning in the conversation
             _respond(command, inbound, conversation, world, rules, decision)
     elif command.verb == "opt_in":
-        _say(decision, inbound, texts.WELCOME_BACK if opted_out else texts.MENU)
+        _restart(inbound, decision, texts.MENU)
     else:
         _respond(command, inbound, conversation, world, rules, decision)
 
@@ -173,13 +179,14 @@ def _respond(
     # Inside a booking the person's words are answers to the question asked, except for the
     # few commands that always mean themselves.
     host_answer = verb in ("accept", "reject") and command.reference is not None
-    if state == "asking_message" and verb not in ("menu", "help", "empty") and not host_answer:
+    if state == "asking_message" and verb not in ("menu", "help") and not host_answer:
         return _got_message(inbound, world, decision)
     if state == "confirming" and command.word in CONFIRM_WORDS and not command.argument:
         if verb == "accept":
             return _send_request(inbound, world, rules, decision)
         return _restart(inbound, decision)
-    if state == "asking_dates" and verb in ("text", "number"):
+    if state == "asking_dates" and verb not in ("menu", "help", "empty"):
+        # Dates first: "next weekend" is dates here, not NEXT (the next page).
         stay = parse_stay(inbound.body, rules.today, rules.max_nights)
         if stay is not None:
             return _got_dates(stay, inbound, world, decision)
@@ -227,10 +234,13 @@ def _respond(
 
 def _search(words: str, world: World) -> list[Property]:
     terms = clean(words).casefold().split()
-    homes = world.listed()
     if not terms:
-        return list(homes)
-    return [home for home in homes if all(t in world.search_text(home) for t in terms)]
+        return list(world.listed())
+    index = world.search_index()
+    if len(terms) == 1:
+        term = terms[0]
+        return [home for text, home in index if term in text]
+    return [home for text, home in index if all(term in text for term in terms)]
 
 
 def _list(words: str, inbound: Inbound, world: World, decision: Decision) -> None:
@@ -240,6 +250,7 @@ def _list(words: str, inbound: Inbound, world: World, decision: Decision) -> Non
         return _say(decision, inbound, text)
     decision.data["query"] = words
     decision.data["shown"] = []
+    decision.data.pop("viewing", None)
     _turn.browse()  # type: ignore[attr-defined]
     _page(homes, inbound, decision)
 
@@ -257,7 +268,7 @@ def _more(inbound: Inbound, world: World, decision: Decision) -> None:
 def _page(homes: list[Property], inbound: Inbound, decision: Decision) -> None:
     shown: list[int] = decision.data["shown"]
     seen = set(shown)
-    page = [home for home in homes if home.id not in seen][:PAGE_SIZE]
+    page = list(islice((home for home in homes if home.id not in seen), PAGE_SIZE))
     first = len(shown) + 1
     decision.data["shown"] = shown + [home.id for home in page]
     has_more = len(decision.data["shown"]) < len(homes)
@@ -283,7 +294,7 @@ def _view(number: int, inbound: Inbound, world: World, decision: Decision) -> No
     home = _picked(number, inbound, world, decision)
     if home is None:
         return
-    decision.data["viewing"] = number
+    decision.data["viewing"] = home.id
     _turn.view()  # type: ignore[attr-defined]
     media = (home.image_url,) if home.image_url else ()
     decision.replies.append(Outgoing(inbound.phone, texts.home_details(number, home), media))
@@ -293,15 +304,24 @@ def _view(number: int, inbound: Inbound, world: World, decision: Decision) -> No
 
 
 def _book(command: Command, inbound: Inbound, world: World, decision: Decision) -> None:
-    number = command.reference if command.argument else decision.data.get("viewing")
-    if number is None:
-        return _say(decision, inbound, texts.BOOK_WHICH)
-    home = _picked(number, inbound, world, decision)
-    if home is None:
-        return
+    if command.argument:
+        number = command.reference
+        if number is None:
+            return _say(decision, inbound, texts.BOOK_WHICH)
+        home = _picked(number, inbound, world, decision)
+        if home is None:
+            return
+    else:
+        # The home whose details were shown last, never a position in a list since redrawn.
+        viewing = decision.data.get("viewing")
+        if viewing is None:
+            return _say(decision, inbound, texts.BOOK_WHICH)
+        home = world.property(viewing)
+        if home is None or not home.active:
+            return _say(decision, inbound, texts.HOME_GONE)
     if home.host_phone == inbound.phone:
         return _say(decision, inbound, texts.OWN_HOME)
-    decision.data["viewing"] = number
+    decision.data["viewing"] = home.id
     decision.data["draft"] = {"property_id": home.id}
     _turn.book()  # type: ignore[attr-defined]
     _say(decision, inbound, texts.ASK_DATES.format(title=texts.shorten(home.title, 40)))
@@ -402,15 +422,18 @@ def _send_request(inbound: Inbound, world: World, rules: Rules, decision: Decisi
         date.fromisoformat(draft["check_out"]),
     )
     # The world may have moved since the dates were given: check again at the moment of sending.
+    title = texts.shorten(home.title, 40)
     if check_in <= rules.today:
         _turn.restart()  # type: ignore[attr-defined]
         _turn.book()  # type: ignore[attr-defined]
-        return _say(decision, inbound, texts.DATES_NOT_READ)
+        decision.data["draft"] = {"property_id": home.id}
+        return _say(decision, inbound, texts.DATES_PASSED.format(title=title))
     for other in world.reservations_at(home.id):
         if other.status == "confirmed" and other.overlaps(check_in, check_out):
             _turn.restart()  # type: ignore[attr-defined]
             _turn.book()  # type: ignore[attr-defined]
-            return _say(decision, inbound, texts.DATES_TAKEN.format(title=home.title))
+            decision.data["draft"] = {"property_id": home.id}
+            return _say(decision, inbound, texts.DATES_TAKEN.format(title=title))
     reservation = Reservation(
         id=world.next_reservation_id(),
         property_id=home.id,
@@ -424,7 +447,6 @@ def _send_request(inbound: Inbound, world: World, rules: Rules, decision: Decisi
     )
     decision.new_reservation = reservation
     _turn.send()  # type: ignore[attr-defined]
-    title = texts.shorten(home.title, 40)
     _say(decision, inbound, texts.SENT.format(ref=reservation.id, title=title))
     decision.notifications.append(
         Outgoing(
@@ -450,10 +472,10 @@ def _name_of(phone: str, world: World, decision: Decision) -> str:
     return texts.shorten(person.name, texts.NAME_CHARS) if person and person.name else "a guest"
 
 
-def _restart(inbound: Inbound, decision: Decision) -> None:
+def _restart(inbound: Inbound, decision: Decision, text: str = texts.MENU) -> None:
     _turn.restart()  # type: ignore[attr-defined]
     decision.data.pop("draft", None)
-    _say(decision, inbound, texts.MENU)
+    _say(decision, inbound, text)
 
 
 # -- the guest's trips ----------------------------------------------------------------------

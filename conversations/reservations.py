@@ -41,7 +41,10 @@ class Lifecycle:
         )
 
     def can(self, event: str, reservation: Reservation) -> bool:
-        return self._machine.get_transitions(trigger=event, source=reservation.status) != []
+        # An empty trigger would match every transition in transitions' look-up.
+        return bool(event) and bool(
+            self._machine.get_transitions(trigger=event, source=reservation.status)
+        )
 
     def next_status(self, event: str, reservation: Reservation) -> str:
         """The status `event` moves the reservation to; raises MachineError if it can't."""

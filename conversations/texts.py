@@ -40,6 +40,7 @@ OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
 
 ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
 DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
+DATES_PASSED = 'Those dates have passed. Which dates now for {title}? Like "Dec 3-7", or MENU.'
 DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."
 ALREADY_ASKED = "You already have request {ref} for {title} on those dates. Send MY to see it."
 ASK_MESSAGE = (
@@ -63,7 +64,7 @@ WITHDRAWN = "Request {ref} withdrawn. Send LIST for homes, MY for your trips."
 NOT_YOURS = "You have no request {ref}. Send MY to see yours."
 NOT_PENDING = "Request {ref} is already {status}, so it can't change. Send MY to see your trips."
 
-HOST_NONE_PENDING = "You have no pending requests. New ones will be texted to you."
+HOST_NONE_PENDING = "You have no pending requests; new ones will be texted to you. HELP for more."
 HOST_NOT_HOST = "You have no homes listed, so there is nothing to accept. " + NEXT
 HOST_UNKNOWN_REF = "No request {ref} is waiting on you. Send REQUESTS to see yours."
 HOST_WHICH = "You have {count} pending requests: {items}. Reply ACCEPT <ref> or REJECT <ref>."
@@ -71,8 +72,8 @@ HOST_PENDING = "Pending: {items}. Reply ACCEPT <ref> or REJECT <ref>."
 HOST_ACCEPTED = "You accepted request {ref} ({guest}, {dates}). {more}"
 HOST_REJECTED = "You rejected request {ref} ({guest}, {dates}). {more}"
 HOST_MORE_PENDING = "{count} more pending: send REQUESTS."
-HOST_ALL_DONE = "No more pending requests."
-HOST_ALSO_CLOSED = " Overlapping requests {refs} were declined and those guests told."
+HOST_ALL_DONE = "No more pending: REQUESTS lists new ones."
+HOST_ALSO_CLOSED = " Declined as overlapping: {refs}."
 HOST_OVERLAP = (
     "Request {ref} overlaps a confirmed stay at {title}, so it can't be accepted. "
     "Send REJECT {ref}."
@@ -115,7 +116,7 @@ NAME_CHARS = 40
 
 
 def shorten(text: str, limit: int) -> str:
-    text = clean(" ".join(text.split()))
+    text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
@@ -164,8 +165,14 @@ def trips(items: Sequence[tuple[Reservation, Property]]) -> str:
     return "\n".join(lines)
 
 
+PENDING_SHOWN = 5
+
+
 def pending_items(items: Sequence[tuple[Reservation, Property, str]]) -> str:
-    return "; ".join(
+    """The oldest few pending requests; the rest are counted, so the text stays short."""
+    shown = "; ".join(
         f"{r.id} {shorten(home.title, 20)} {date_range(r.check_in, r.check_out)} {shorten(g, 15)}"
-        for r, home, g in items
+        for r, home, g in items[:PENDING_SHOWN]
     )
+    more = len(items) - PENDING_SHOWN
+    return f"{shown}; and {more} more" if more > 0 else shown

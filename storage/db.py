@@ -142,7 +142,38 @@ class Database:
 
 
 def _apply(conn: sqlite3.Connection, turns: list[Sequence[Write]]) -> dict[int, Exception]:
-    """Commit many turns in one transaction; a turn whose writes fail is rolled back alone."""
+    """Commit many turns in one transaction. Returns the turns that failed, by index.
+
+    The fast path runs each distinct statement once with all its rows (executemany), in the
+    order statements first appear; foreign keys are checked at COMMIT, so a row may come before
+    the row it points to. If anything fails, or a guarded write changes fewer rows than it
+    should (perhaps only because grouping reordered it after its INSERT), the transaction is
+    rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
+    failing turn is refused alone.
+    """
+    groups: dict[str, tuple[list[Sequence[Any]], bool]] = {}
+    for writes in turns:
+        for write in writes:
+            group = groups.get(write.sql)
+            if group is None:
+                group = groups[write.sql] = ([], write.must_change)
+            group[0].append(write.params)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        for sql, (rows, must_change) in groups.items():
+            cursor = conn.executemany(sql, rows)
+            if must_change and cursor.rowcount != len(rows):
+                raise StaleWrite("a guarded write changed nothing")
+        conn.execute("COMMIT")
+        return {}
+    except (sqlite3.Error, StaleWrite):
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    return _apply_in_order(conn, turns)
+
+
+def _apply_in_order(conn: sqlite3.Connection, turns: list[Sequence[Write]]) -> dict[int, Exception]:
     failures: dict[int, Exception] = {}
     conn.execute("BEGIN IMMEDIATE")
     try:

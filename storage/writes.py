@@ -13,10 +13,16 @@ from datetime import datetime
 from conversations.model import Conversation, Person, Property, Reservation
 from storage.db import Write
 
+_last_stamp: tuple[datetime | None, str] = (None, "")
+
 
 def stamp(moment: datetime) -> str:
     """Timestamps are ISO 8601 in UTC with milliseconds, so they sort as text."""
-    return moment.isoformat(timespec="milliseconds")
+    global _last_stamp
+    # A turn stamps the same moment on every row it writes: format it once.
+    if _last_stamp[0] is not moment:
+        _last_stamp = (moment, moment.isoformat(timespec="milliseconds"))
+    return _last_stamp[1]
 
 
 # -- people and homes -----------------------------------------------------------------------
@@ -149,7 +155,7 @@ def log_message(
             direction,
             phone,
             body,
-            json.dumps(list(media)),
+            json.dumps(list(media)) if media else "[]",
             twilio_sid,
             status,
             outbox_id,

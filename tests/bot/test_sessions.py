@@ -351,3 +351,15 @@ async def test_an_opted_out_host_is_not_texted_new_requests(bot: Bot) -> None:
     # Back in: the host can see and answer it.
     assert await host.ask("START") == texts.WELCOME_BACK
     assert (await host.ask("REQUESTS")).startswith(f"Pending: {ref} Beach House")
+
+
+async def test_an_opted_out_host_saying_yes_is_back_and_accepts(bot: Bot) -> None:
+    await bot.add_home(HOST, "Beach House")
+    host, guest = bot.phone(HOST), bot.phone(GUEST)
+    assert await host.text("STOP") == []
+    ref = await request_stay(bot, guest)
+    replies = await host.text("YES")
+    assert [r.to for r in replies] == [HOST, GUEST]
+    assert replies[0].body.startswith(f"You accepted request {ref}")
+    assert (await reservation(bot, ref))["status"] == "confirmed"
+    assert (await host.ask("REQUESTS")) == texts.HOST_NONE_PENDING

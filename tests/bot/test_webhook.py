@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 
+from bot.config import ServerConfig
 from conversations import texts
 from conversations.gsm7 import is_gsm7
 from tests.conftest import ADMIN_TOKEN, BOT_NUMBER, HOSTS, Bot, Clock, start_bot
@@ -473,3 +474,40 @@ async def test_fresh_message_sids_are_separate_turns(bot: Bot) -> None:
     assert await guest.ask("hello") == texts.WELCOME
     form = guest.form("hello", sid=message_sid())
     assert (await guest.send(form)).replies[0].body == texts.NOT_UNDERSTOOD
+
+
+async def test_missing_message_sid_is_400(bot: Bot) -> None:
+    guest = bot.phone(GUEST)
+    form = guest.form("hello")
+    del form["MessageSid"], form["SmsSid"], form["SmsMessageSid"]
+    answer = await guest.send(form)
+    assert (answer.status, answer.text) == (400, "Missing MessageSid")
+    assert await conversations_of(bot) == []
+
+
+async def test_signatures_are_checked_against_the_public_url(
+    tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    """Behind a proxy Twilio signs the public URL, not the address the service listens on."""
+    public = "https://airtng.example.com"
+    server = ServerConfig(host="127.0.0.1", port=8080, public_url=public + "/")
+    async with Restarted(tmp_path, twilio_api, clock, server=server) as bot:
+        assert bot.url == public
+        local = str(bot.server.make_url("")).rstrip("/")
+
+        async def through_proxy(
+            url: str, form: dict[str, str], headers: dict[str, str]
+        ) -> tuple[int, str, Mapping[str, str]]:
+            return await bot.post(url.replace(public, local), form, headers)
+
+        guest = bot.phone(GUEST)
+        guest.post = through_proxy
+        answer = await guest.send(guest.form("hello"))
+        assert answer.status == 200
+        assert answer.replies[0].body == texts.WELCOME
+        cookie = answer.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        # Signed for the address the process sees, it is refused.
+        form = guest.form("LIST")
+        local_signature = guest.headers_for(local + "/sms", form)
+        assert (await guest.send(form, local_signature)).status == 403

@@ -109,8 +109,8 @@ class FakeWorld:
     def listed(self) -> Sequence[Property]:
         return sorted((p for p in self.properties if p.active), key=lambda p: p.id)
 
-    def search_text(self, home: Property) -> str:
-        return f"{home.title} {home.place} {home.description}".casefold()
+    def search_index(self) -> Sequence[tuple[str, Property]]:
+        return [(f"{h.title} {h.place} {h.description}".casefold(), h) for h in self.listed()]
 
     def reservation(self, reservation_id: int) -> Reservation | None:
         return next((r for r in self.reservations if r.id == reservation_id), None)

@@ -257,7 +257,10 @@ async def test_host_accepts_and_the_guest_is_told(story: Story) -> None:
     messages = ET.fromstring(answer.text).findall("Message")
     assert [m.get("to") for m in messages] == [None, ANA]
     assert answer.replies == [
-        Reply(HOST_A, f"You accepted request {ref} (Ana, {said(5, 9)}). No more pending requests."),
+        Reply(
+            HOST_A,
+            f"You accepted request {ref} (Ana, {said(5, 9)}). No more pending: REQUESTS lists new ones.",
+        ),
         Reply(
             ANA,
             f"Good news! Beach House confirmed your stay {said(5, 9)} (request {ref}). "
@@ -282,7 +285,10 @@ async def test_second_guest_is_rejected_and_told(story: Story) -> None:
     await host.wait_for_rest(f"REJECT {ref}")
     replies = await host.text("REJECT")
     assert replies == [
-        Reply(HOST_B, f"You rejected request {ref} (Ben, {said(5, 9)}). No more pending requests."),
+        Reply(
+            HOST_B,
+            f"You rejected request {ref} (Ben, {said(5, 9)}). No more pending: REQUESTS lists new ones.",
+        ),
         Reply(
             BEN,
             f"Sorry, City Loft can't host you {said(5, 9)} (request {ref}). "
@@ -328,12 +334,12 @@ async def test_host_with_two_pending_requests_answers_by_reference(story: Story)
     ]
     rejected = await host.text(f"REJECT {cleo_ref}")
     assert [r.to for r in rejected] == [HOST_A, CLEO]
-    assert rejected[0].body.endswith("No more pending requests.")
+    assert rejected[0].body.endswith("No more pending: REQUESTS lists new ones.")
     assert rejected[1].body.startswith("Sorry, Mountain Cabin can't host you")
     assert (await story.reservation(dan_ref))["status"] == "confirmed"
     assert (await story.reservation(cleo_ref))["status"] == "rejected"
     assert await host.ask("REQUESTS") == (
-        "You have no pending requests. New ones will be texted to you."
+        "You have no pending requests; new ones will be texted to you. HELP for more."
     )
 
 
@@ -351,8 +357,8 @@ async def test_accepting_closes_overlapping_requests(story: Story) -> None:
     replies = await host.text(f"ACCEPT {eve_ref}")
     assert [r.to for r in replies] == [HOST_B, EVE]
     assert replies[0].body == (
-        f"You accepted request {eve_ref} (Eve, {said(20, 24)}). No more pending requests. "
-        f"Overlapping requests {finn_ref} were declined and those guests told."
+        f"You accepted request {eve_ref} (Eve, {said(20, 24)}). No more pending: REQUESTS lists new ones. "
+        f"Declined as overlapping: {finn_ref}."
     )
     assert replies[1].body.startswith("Good news! City Loft confirmed your stay")
     told = await finn.wait_for_rest(f"request {finn_ref}")
@@ -450,7 +456,7 @@ async def test_opted_out_guests_get_nothing_when_the_host_decides(story: Story) 
     assert 'to="' not in answer.text, answer.text
     assert [r.to for r in answer.replies] == [HOST_C]
     assert answer.replies[0].body.startswith(f"You accepted request {gus_ref} (Gus, ")
-    assert f"Overlapping requests {hana_ref} were declined" in answer.replies[0].body
+    assert f"Declined as overlapping: {hana_ref}." in answer.replies[0].body
 
     assert (await story.reservation(gus_ref))["status"] == "confirmed"
     assert (await story.reservation(hana_ref))["status"] == "rejected"
