@@ -24,7 +24,7 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "fai
 
 
 def authorised(request: web.Request) -> bool:
-    token = request.app[SERVICES].admin_token
+    token = request.config_dict[SERVICES].admin_token
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if not token or scheme.lower() != "bearer":
@@ -33,9 +33,21 @@ def authorised(request: web.Request) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+def api_app() -> web.Application:
+    """The JSON API as a sub-application, so only its requests pass the token check."""
+    app = web.Application(middlewares=[require_token])
+    app.router.add_get("/reservations", reservations)
+    app.router.add_get("/conversations", conversations)
+    app.router.add_get("/outbox", outbox)
+    app.router.add_get("/properties", properties)
+    app.router.add_post("/properties", add_property)
+    app.router.add_post("/demo", load_demo_homes)
+    return app
+
+
 @web.middleware
 async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.path.startswith("/admin/api") and not authorised(request):
+    if not authorised(request):
         raise web.HTTPUnauthorized(
             text="Authorization: Bearer <admin token> required",
             headers={"WWW-Authenticate": 'Bearer realm="airtng admin"'},
@@ -64,7 +76,7 @@ def _status(request: web.Request, allowed: tuple[str, ...]) -> str | None:
 async def reservations(request: web.Request) -> web.Response:
     limit, offset = _paging(request)
     status = _status(request, RESERVATION_STATUSES)
-    db = request.app[SERVICES].db
+    db = request.config_dict[SERVICES].db
     return web.json_response(await db.read(queries.admin_reservations, status, limit, offset))
 
 
@@ -76,7 +88,7 @@ async def conversations(request: web.Request) -> web.Response:
             phone = e164(phone)
         except NotAPhoneNumber as error:
             raise web.HTTPBadRequest(text=str(error)) from error
-    db = request.app[SERVICES].db
+    db = request.config_dict[SERVICES].db
     rows = await db.read(queries.admin_conversations, phone, limit, offset, 1000)
     return web.json_response(rows)
 
@@ -84,12 +96,12 @@ async def conversations(request: web.Request) -> web.Response:
 async def outbox(request: web.Request) -> web.Response:
     limit, offset = _paging(request)
     status = _status(request, OUTBOX_STATUSES)
-    db = request.app[SERVICES].db
+    db = request.config_dict[SERVICES].db
     return web.json_response(await db.read(queries.admin_outbox, status, limit, offset))
 
 
 async def properties(request: web.Request) -> web.Response:
-    db = request.app[SERVICES].db
+    db = request.config_dict[SERVICES].db
     return web.json_response(await db.read(queries.admin_properties))
 
 
@@ -97,7 +109,7 @@ async def add_property(request: web.Request) -> web.Response:
     """List a home for a host: JSON {host_phone, title, place, description, nightly_price,
     image_url?, host_name?} -> 201 with the new home's id. `run.py add-home` uses it while the
     service runs, so the home is live at once."""
-    services = request.app[SERVICES]
+    services = request.config_dict[SERVICES]
     try:
         facts = await request.json()
         home = Property(
@@ -128,7 +140,7 @@ async def add_property(request: web.Request) -> web.Response:
 
 async def load_demo_homes(request: web.Request) -> web.Response:
     """List the demo homes that are not listed yet (`run.py demo` while the service runs)."""
-    services = request.app[SERVICES]
+    services = request.config_dict[SERVICES]
     added = await load_demo(
         services.turns.world, services.db, services.config.public_url, services.clock()
     )
