@@ -121,7 +121,11 @@ async def _lifetime(
     turns = TurnRunner(
         db,
         world,
-        Sessions(bytes.fromhex(session_secret), int(idle.total_seconds())),
+        Sessions(
+            bytes.fromhex(session_secret),
+            int(idle.total_seconds()),
+            secure=config.public_url.startswith("https:"),
+        ),
         max_nights=config.booking.max_nights,
         timezone=config.booking.timezone,
         idle=idle,

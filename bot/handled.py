@@ -73,7 +73,9 @@ class HandledMessages:
         self._capacity = recent
         self._index = SidIndex(stored_sids)
         self._recent: OrderedDict[str, str] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Future[str]] = {}
+        # A turn in progress, with the futures of retries waiting for its answer (made only
+        # when a retry actually arrives: nearly every turn has none).
+        self._in_flight: dict[str, list[asyncio.Future[str]]] = {}
         self._asked: dict[str, list[asyncio.Future[str | None]]] = {}
         self._ask_scheduled = False
 
@@ -84,19 +86,30 @@ class HandledMessages:
             self._recent.popitem(last=False)
 
     def known(self, sid: str) -> str | asyncio.Future[str] | None:
-        return self._recent.get(sid) or self._in_flight.get(sid)
+        """The answer already given to `sid`, or a future of the answer being made now."""
+        twiml = self._recent.get(sid)
+        if twiml is not None:
+            return twiml
+        waiting = self._in_flight.get(sid)
+        if waiting is None:
+            return None
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        waiting.append(future)
+        return future
 
     def begin(self, sid: str) -> None:
-        self._in_flight[sid] = asyncio.get_running_loop().create_future()
+        self._in_flight[sid] = []
 
     def finish(self, sid: str, twiml: str | None) -> None:
         """The turn for `sid` is over: answered with `twiml`, or failed (None: may run again)."""
-        future = self._in_flight.pop(sid)
+        waiting = self._in_flight.pop(sid)
         if twiml is not None:
             self.remember(sid, twiml)
-            future.set_result(twiml)
-        else:
-            future.cancel()
+        for future in waiting:
+            if twiml is not None:
+                future.set_result(twiml)
+            else:
+                future.cancel()
 
     async def stored(self, sid: str) -> str | None:
         if sid not in self._index:

@@ -19,9 +19,12 @@ COOKIE_NAME = "airtng_session"
 
 
 class Sessions:
-    def __init__(self, secret: bytes, max_age_seconds: int) -> None:
+    def __init__(self, secret: bytes, max_age_seconds: int, secure: bool = False) -> None:
         self._secret = secret
         self.max_age = max_age_seconds
+        self._attributes = f"; HttpOnly; Max-Age={max_age_seconds}; Path=/" + (
+            "; Secure" if secure else ""
+        )
         # A conversation's cookie never changes: sign it once, not on every turn.
         self._issued: dict[int, str] = {}
 
@@ -40,6 +43,21 @@ class Sessions:
                 self._issued.clear()
             self._issued[conversation.id] = cookie
         return cookie
+
+    def set_cookie_header(self, cookie: str) -> str:
+        """The Set-Cookie value Twilio keeps for the pair (it keeps cookies 4 hours at most)."""
+        return f"{COOKIE_NAME}={cookie}{self._attributes}"
+
+    @staticmethod
+    def read(cookie_header: str | None) -> str | None:
+        """Our cookie's value from a Cookie header (the only cookie we ever set)."""
+        if not cookie_header:
+            return None
+        for part in cookie_header.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE_NAME:
+                return value.strip('"')
+        return None
 
     def names(self, cookie: str | None, conversation: Conversation | None) -> bool:
         """Whether `cookie` is a genuine cookie for this live conversation of this pair."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -46,24 +46,39 @@ class Answer:
 
 
 class PairLocks:
-    """One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)."""
+    """One turn at a time per conversation, in arrival order.
+
+    A pair with a turn running has a queue of waiting turns; an idle pair has no entry at all,
+    so a quiet conversation costs nothing and the first turn of a pair never waits.
+    """
 
     def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._held: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}
 
-    @asynccontextmanager
-    async def hold(self, pair: tuple[str, str]) -> AsyncIterator[None]:
-        lock, users = self._locks.get(pair) or (asyncio.Lock(), 0)
-        self._locks[pair] = (lock, users + 1)
+    async def acquire(self, pair: tuple[str, str]) -> None:
+        waiting = self._held.get(pair)
+        if waiting is None:
+            self._held[pair] = deque()
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting.append(turn)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[pair]
-            if users == 1:
-                del self._locks[pair]
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release(pair)  # it was our turn: hand it on
             else:
-                self._locks[pair] = (lock, users - 1)
+                waiting.remove(turn)
+            raise
+
+    def release(self, pair: tuple[str, str]) -> None:
+        waiting = self._held[pair]
+        while waiting:
+            turn = waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._held[pair]
 
 
 class TurnRunner:
@@ -102,14 +117,18 @@ class TurnRunner:
             return await self._replay(sms, known)
         self.handled.begin(sms.sid)
         twiml: str | None = None
+        pair = (sms.bot_phone, sms.phone)
         try:
-            async with self.locks.hold((sms.bot_phone, sms.phone)):
+            await self.locks.acquire(pair)
+            try:
                 stored = await self.handled.stored(sms.sid)
                 if stored is not None:
                     twiml = stored
                     return self._answer(sms, stored, replayed=True)
                 twiml, answer = await self._turn(sms, cookie)
                 return answer
+            finally:
+                self.locks.release(pair)
         finally:
             self.handled.finish(sms.sid, twiml)
 
@@ -117,7 +136,7 @@ class TurnRunner:
         if isinstance(known, str):
             return self._answer(sms, known, replayed=True)
         try:
-            twiml = await asyncio.shield(known)
+            twiml = await known
         except asyncio.CancelledError:
             # The first delivery failed and was rolled back: this one runs the turn afresh.
             return await self.run(sms, None)

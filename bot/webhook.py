@@ -14,7 +14,6 @@ from multidict import MultiDictProxy
 
 from bot.phones import sender_id
 from bot.services import SERVICES, Services
-from bot.sessions import COOKIE_NAME
 from bot.turns import InboundSms
 from storage import writes
 
@@ -30,17 +29,11 @@ async def inbound_sms(request: web.Request) -> web.Response:
     form = await request.post()
     verify_signature(services, request, form)
     sms = read_inbound(form)
-    answer = await services.turns.run(sms, request.cookies.get(COOKIE_NAME))
+    sessions = services.turns.sessions
+    answer = await services.turns.run(sms, sessions.read(request.headers.get("Cookie")))
     response = web.Response(text=answer.twiml, content_type=TWIML, charset="utf-8")
     if answer.cookie:
-        response.set_cookie(
-            COOKIE_NAME,
-            answer.cookie,
-            max_age=services.turns.sessions.max_age,
-            httponly=True,
-            secure=services.config.public_url.startswith("https:"),
-            path="/",
-        )
+        response.headers["Set-Cookie"] = sessions.set_cookie_header(answer.cookie)
     return response
 
 

@@ -125,8 +125,9 @@ MIGRATIONS: list[str] = [
     # 2: indexes the first schema missed (tests/storage/test_schema.py explains every plan).
     # The start loads the most recent handled MessageSids (ORDER BY at DESC LIMIT n): without
     # an index on `at` it read and sorted every message ever handled.
-    # The operator's reservations by status, newest first (ORDER BY id DESC): reservations_by_status
-    # is ordered by created_at, so every reservation of that status was sorted to show one page.
+    # The operator's reservations by status, newest first (ORDER BY id DESC): the index
+    # reservations_by_status is ordered by created_at, so every reservation of that status was
+    # sorted to show one page.
     """
     CREATE INDEX handled_by_at ON handled_messages(at);
     CREATE INDEX reservations_by_status_id ON reservations(status, id);

@@ -209,7 +209,7 @@ class Recording(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.statements: list[tuple[str, Any]] = []
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         self.statements.append((sql, parameters))
         return super().execute(sql, parameters)
 
@@ -291,6 +291,9 @@ BOUNDED_SORTS = {
     # One person's conversations, found through conversations_by_pair; an index on
     # (phone, last_at) would cost every turn, which rewrites last_at.
     ("admin_conversations[phone]", "conversations"),
+    # The live conversations, found through conversations_by_last, sorted by id once at start
+    # (once load_snapshot searches them: see the xfail below).
+    ("load_snapshot", "conversations"),
 }
 
 # The index the queries that matter most must use (case, first table in FROM).
@@ -412,7 +415,7 @@ def test_load_snapshot_finds_live_conversations_through_an_index(history_file: P
     try:
         queries.load_snapshot(conn, SINCE, 0)
         [(sql, params)] = [
-            (sql, params) for sql, params in conn.statements if "FROM conversations" in sql
+            (sql, params) for sql, params in conn.statements if "FROM conversations WHERE" in sql
         ]
         lines = plan(conn, sql, params)
     finally:
