@@ -61,11 +61,16 @@ class Database:
         synchronous = "FULL" if durability == "full" else "NORMAL"
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT), never implicit.
         writer = await aiosqlite.connect(path, isolation_level=None)
-        await writer.executescript(
-            f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};"
-            " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
-        )
-        await _call(writer, migrate)
+        try:
+            await writer.executescript(
+                f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};"
+                " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+            )
+            await _call(writer, migrate)
+        except BaseException:
+            # aiosqlite's thread would keep the process alive after the error is reported.
+            await writer.close()
+            raise
         reader = await aiosqlite.connect(path, isolation_level=None)
         await reader.executescript("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")
         db = cls(writer, reader)
@@ -151,23 +156,28 @@ def _apply(conn: sqlite3.Connection, turns: list[Sequence[Write]]) -> dict[int, 
     rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
     failing turn is refused alone.
     """
-    groups: dict[str, tuple[list[Sequence[Any]], bool]] = {}
+    groups: dict[str, tuple[list[Sequence[Any]], bool, int]] = {}
     for writes in turns:
+        last = -1
         for write in writes:
             group = groups.get(write.sql)
             if group is None:
-                group = groups[write.sql] = ([], write.must_change)
+                group = groups[write.sql] = ([], write.must_change, len(groups))
+            if group[2] < last:
+                # Grouping would run this turn's writes out of their order.
+                return _apply_in_order(conn, turns)
+            last = group[2]
             group[0].append(write.params)
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("PRAGMA defer_foreign_keys = ON")
-        for sql, (rows, must_change) in groups.items():
+        for sql, (rows, must_change, _) in groups.items():
             cursor = conn.executemany(sql, rows)
             if must_change and cursor.rowcount != len(rows):
                 raise StaleWrite("a guarded write changed nothing")
         conn.execute("COMMIT")
         return {}
-    except (sqlite3.Error, StaleWrite):
+    except Exception:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
     return _apply_in_order(conn, turns)
@@ -184,7 +194,7 @@ def _apply_in_order(conn: sqlite3.Connection, turns: list[Sequence[Write]]) -> d
                     cursor = conn.execute(write.sql, write.params)
                     if write.must_change and cursor.rowcount == 0:
                         raise StaleWrite(f"no row changed by {write.sql.split('WHERE')[0]!r}")
-            except (sqlite3.Error, StaleWrite) as error:
+            except Exception as error:  # bad parameters too (OverflowError, TypeError)
                 conn.execute("ROLLBACK TO turn")
                 failures[index] = error
             conn.execute("RELEASE turn")

@@ -19,10 +19,14 @@ _last_stamp: tuple[datetime | None, str] = (None, "")
 def stamp(moment: datetime) -> str:
     """Timestamps are ISO 8601 in UTC with milliseconds, so they sort as text."""
     global _last_stamp
-    # A turn stamps the same moment on every row it writes: format it once.
-    if _last_stamp[0] is not moment:
-        _last_stamp = (moment, moment.isoformat(timespec="milliseconds"))
-    return _last_stamp[1]
+    # A turn stamps the same moment on every row it writes: format it once. (One read of the
+    # pair, so another thread replacing it meanwhile can't mix two moments.)
+    last = _last_stamp
+    if last[0] is moment:
+        return last[1]
+    text = moment.isoformat(timespec="milliseconds")
+    _last_stamp = (moment, text)
+    return text
 
 
 # -- people and homes -----------------------------------------------------------------------

@@ -148,17 +148,6 @@ async def test_a_turns_writes_apply_in_its_own_order_beside_other_turns(db: Data
     assert names == [(1, "First"), (2, "Renamed"), (3, "Added later")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: storage/db.py _apply groups a batch's writes by SQL text and runs each group "
-        "with executemany in order of first appearance, so an unguarded write can run before "
-        "an earlier write of its own turn. bot/outbox.py sends [outbox_sent(id, sid), "
-        "outbox_status(sid, 'delivered')] when a callback overtook the create; if another turn "
-        "in the batch has an outbox_status with the same SQL, the status update runs first, "
-        "matches no row, and the row ends 'sent' instead of 'delivered'."
-    ),
-)
 async def test_an_early_status_is_kept_when_a_batch_mate_shares_its_statement(
     db: Database,
 ) -> None:
@@ -182,17 +171,6 @@ async def test_an_early_status_is_kept_when_a_batch_mate_shares_its_statement(
     assert statuses == [(1, "delivered"), (2, "delivered")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: storage/db.py _apply catches only sqlite3.Error and StaleWrite. A parameter "
-        "SQLite cannot bind (an int over 2**63-1 raises OverflowError) escapes the fast path "
-        "with BEGIN IMMEDIATE still open: every turn in that batch fails, and every later "
-        "commit fails with 'cannot start a transaction within a transaction' (the writer is "
-        "stuck until restart). Expected: that turn fails alone, the others and later commits "
-        "succeed."
-    ),
-)
 async def test_a_turn_with_an_unbindable_parameter_fails_alone(db: Database) -> None:
     too_big = Write("INSERT INTO settings (key, value) VALUES ('big', ?)", (2**64,))
     results = await asyncio.gather(

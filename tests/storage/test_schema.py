@@ -157,15 +157,6 @@ async def test_a_database_from_newer_code_is_refused(tmp_path: Path) -> None:
     assert on_disk(path, "SELECT phone FROM people") == [(GUEST.phone,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: storage/db.py Database.open leaves the writer connection open when migrate() "
-        "raises (e.g. a database from newer code): aiosqlite's non-daemon thread keeps "
-        "running, so `python run.py` prints the error but never exits. Expected: open closes "
-        "the connections it made before re-raising."
-    ),
-)
 @pytest.mark.usefixtures("close_leaks")
 async def test_a_refused_open_leaves_no_connection_behind(tmp_path: Path) -> None:
     path = tmp_path / "airtng.db"
@@ -279,8 +270,6 @@ FULL_SCANS = {
     # LIMIT + OFFSET rows: no sort, no more rows than the page.
     ("admin_reservations[all]", "r"),
     ("admin_outbox[all]", "outbox"),
-    # KNOWN: see test_load_snapshot_finds_live_conversations_through_an_index (xfail).
-    ("load_snapshot", "conversations"),
 }
 
 # Statements allowed to sort their matches (case, first table in FROM): each sorts a set an
@@ -291,9 +280,6 @@ BOUNDED_SORTS = {
     # One person's conversations, found through conversations_by_pair; an index on
     # (phone, last_at) would cost every turn, which rewrites last_at.
     ("admin_conversations[phone]", "conversations"),
-    # The live conversations, found through conversations_by_last, sorted by id once at start
-    # (once load_snapshot searches them: see the xfail below).
-    ("load_snapshot", "conversations"),
 }
 
 # The index the queries that matter most must use (case, first table in FROM).
@@ -401,15 +387,6 @@ def test_each_guarded_or_filtered_write_uses_an_index(history_file: Path, case: 
         assert all(line.startswith("SEARCH") for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (slow start): storage/queries.py load_snapshot selects live conversations with "
-        "'WHERE last_at >= ? ORDER BY id'; without statistics SQLite prefers walking the "
-        "rowid to avoid the sort, so every start reads every conversation ever held. "
-        "'ORDER BY +id' (or sorting in Python) makes it search conversations_by_last."
-    ),
-)
 def test_load_snapshot_finds_live_conversations_through_an_index(history_file: Path) -> None:
     conn = sqlite3.connect(history_file, isolation_level=None, factory=Recording)
     try:
