@@ -10,8 +10,8 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.handled import HandledMessages
@@ -27,8 +27,7 @@ from storage.writes import stamp
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class InboundSms:
+class InboundSms(NamedTuple):
     """The webhook's form, checked: what Twilio told us about one inbound message."""
 
     sid: str
@@ -38,8 +37,7 @@ class InboundSms:
     media: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     twiml: str
     cookie: str | None
     replayed: bool = False

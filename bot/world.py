@@ -11,8 +11,8 @@ two turns never see each other half-done; the writes are committed before anyone
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from conversations.flow import Decision, Outgoing
 from conversations.gsm7 import clean
@@ -24,8 +24,7 @@ from storage.queries import Snapshot
 OPEN = ("pending", "confirmed")
 
 
-@dataclass(frozen=True, slots=True)
-class TurnFacts:
+class TurnFacts(NamedTuple):
     """What the bot knows about the inbound message, beyond what the conversation decides."""
 
     sid: str
