@@ -273,11 +273,13 @@ concurrency = 32
     return path
 
 
-async def prepare_database(config_path: Path, big: bool, outbox: int) -> None:
+async def prepare_database(
+    config_path: Path, big: bool, outbox: int, pending_per_home: int = 0
+) -> list[tuple[int, int]]:
     from bot.config import load_config
     from bot.turns import load_world
     from conversations.model import Property
-    from storage.bulk import SeedSpec, seed_history, seed_outbox
+    from storage.bulk import SeedSpec, seed_history, seed_outbox, seed_pending
     from storage.db import Database
 
     config = load_config(config_path)
@@ -303,7 +305,12 @@ async def prepare_database(config_path: Path, big: bool, outbox: int) -> None:
         await db.transact(seed_history, SeedSpec(bot_phone=BOT_NUMBER), now)
     if outbox:
         await db.transact(seed_outbox, outbox, "+1559", BOT_NUMBER, now)
+    pending: list[tuple[int, int]] = []
+    if pending_per_home:
+        start = date.today() + timedelta(days=200)
+        pending = await db.transact(seed_pending, pending_per_home, start, now)
     await db.close()
+    return pending
 
 
 async def api_count(api_url: str) -> int:
@@ -315,14 +322,19 @@ async def api_count(api_url: str) -> int:
         return int(stats["created"])
 
 
-async def measure_drain(api_url: str, expected: int, timeout: float = 120) -> float:
-    start_count = await api_count(api_url)
-    started = time.monotonic()
-    count = start_count
-    while count - start_count < expected and time.monotonic() - started < timeout:
-        await asyncio.sleep(0.05)
+async def measure_drain(api_url: str, before: int, expected: int, timeout: float = 120) -> float:
+    """Messages per second reaching the REST stand-in, from the first delivery to the last."""
+    deadline = time.monotonic() + timeout
+    count = await api_count(api_url)
+    while count == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
         count = await api_count(api_url)
-    return (count - start_count) / (time.monotonic() - started)
+    first_count, first_time = count, time.monotonic()
+    while count - before < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        count = await api_count(api_url)
+    elapsed = time.monotonic() - first_time
+    return (count - first_count) / elapsed if elapsed > 0 else 0.0
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -439,15 +451,44 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             ) as r,
         ):
             reservations = await r.json()
-        # The outbox drain: stop the bot, queue many messages, start it, count deliveries.
-        bot.stop()
-        procs.remove(bot)
-        await prepare_database(config, False, args.drain)
-        bot = Proc.start(
-            "bot", [sys.executable, "run.py", "--config", str(config)], folder / "bot2.log"
+
+        async def restart_bot(log: str, **seed: Any) -> tuple[Proc, list[tuple[int, int]]]:
+            """Stop the bot, seed the database while nobody holds it in memory, start again."""
+            bot.stop()
+            procs.remove(bot)
+            seeded = await prepare_database(config, False, **seed)
+            started = Proc.start(
+                "bot", [sys.executable, "run.py", "--config", str(config)], folder / log
+            )
+            procs.append(started)
+            await wait_http(public_url + "/healthz")
+            return started, seeded
+
+        # The host-accept path alone: hosts accepting seeded pending requests by reference.
+        bot, pending = await restart_bot(
+            "bot-accept.log", outbox=0, pending_per_home=args.accepts // HOMES
         )
-        procs.append(bot)
-        drain_rate = await measure_drain(api_url, args.drain)
+        accept_file = folder / "accept.txt"
+        accept_file.write_text(
+            "\n".join(
+                workload.line(
+                    host_phone(home - 1), workload.form(host_phone(home - 1), f"ACCEPT {rid}")
+                )
+                for rid, home in pending
+            )
+            + "\n"
+        )
+        accept = run_wrk("accept", public_url, accept_file, args.duration)
+        print(
+            f"host-accept path {accept.rate:9.0f} req/s  p50 {accept.p50_ms:6.2f} ms"
+            f"  p99 {accept.p99_ms:6.2f} ms  ({accept.requests} requests, {accept.errors} non-2xx)"
+            + ("  WRAPPED: raise --accepts" if accept.wrapped else ""),
+            flush=True,
+        )
+        # The outbox drain: queue many messages while the bot is stopped, count deliveries.
+        before = await api_count(api_url)
+        bot, _ = await restart_bot("bot-drain.log", outbox=args.drain)
+        drain_rate = await measure_drain(api_url, before, args.drain)
 
         def median(target: str, field: str) -> float:
             return statistics.median(getattr(r, field) for r in results if r.target == target)
@@ -467,6 +508,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bot_to_floor": round(median("bot", "rate") / median("floor", "rate"), 3),
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
+            "accept_rps": round(accept.rate),
+            "accept_p99_ms": round(accept.p99_ms, 2),
             "outbox_drain_per_s": round(drain_rate),
             "bot_rss_mb": round(rss, 1),
             "reservations_seen": len(reservations),
@@ -494,6 +537,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--drain", type=int, default=5000, help="messages queued for the drain test"
+    )
+    parser.add_argument(
+        "--accepts", type=int, default=30_000, help="pending requests seeded for the accept run"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(

@@ -111,3 +111,36 @@ def seed_outbox(
             for i in range(count)
         ),
     )
+
+
+def seed_pending(
+    conn: sqlite3.Connection, per_home: int, start: date, now: datetime
+) -> list[tuple[int, int]]:
+    """`per_home` pending requests at every home, a week apart from `start`, each from its own
+    new guest: the host-accept benchmark. Returns (reservation id, property id) pairs."""
+    at = stamp(now)
+    homes = [row[0] for row in conn.execute("SELECT id FROM properties ORDER BY id")]
+    first_person = conn.execute("SELECT COALESCE(MAX(id), 0) FROM people").fetchone()[0] + 1
+    first_reservation = (
+        conn.execute("SELECT COALESCE(MAX(id), 0) FROM reservations").fetchone()[0] + 1
+    )
+    rows = []
+    for n in range(per_home):
+        check_in = start + timedelta(days=7 * n)
+        for k, home in enumerate(homes):
+            index = n * len(homes) + k
+            rows.append((first_reservation + index, home, first_person + index, check_in))
+    conn.executemany(
+        "INSERT INTO people (id, phone, name, opted_out, created_at, updated_at)"
+        " VALUES (?, ?, ?, 0, ?, ?)",
+        ((person, f"+1554{person:07d}", f"Guest {person}", at, at) for _, _, person, _ in rows),
+    )
+    conn.executemany(
+        "INSERT INTO reservations (id, property_id, guest_id, check_in, check_out, message,"
+        " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'hello', 'pending', ?, ?)",
+        (
+            (rid, home, person, day.isoformat(), (day + timedelta(days=3)).isoformat(), at, at)
+            for rid, home, person, day in rows
+        ),
+    )
+    return [(rid, home) for rid, home, _, _ in rows]
