@@ -52,14 +52,14 @@ class AdminConfig:
 @dataclass(frozen=True, slots=True)
 class BookingConfig:
     max_nights: int = 30
-    request_ttl_hours: float = 24
+    request_ttl_hours: float = 24.0
     # Dates people text ("tomorrow", "Dec 3") are read in this zone.
     timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    idle_hours: float = 4
+    idle_hours: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)

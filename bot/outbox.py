@@ -164,8 +164,11 @@ class OutboxWorker:
         return min(max(delay, 0.01), 60.0)
 
     async def _wait(self, seconds: float) -> None:
+        # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that arrives as
+        # the event fires (CPython gh-86296), and shutdown would wait for this task forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _deliver(self, item: OutboxItem) -> None:
@@ -185,7 +188,7 @@ class OutboxWorker:
                 )
                 return
             if sid is not None:
-                await self.db.write([writes.outbox_sent(item.id, sid, "sent", self.clock())])
+                await self._record_sent(item, sid)
                 return
         _retry_after.set(None)
         try:
@@ -210,13 +213,16 @@ class OutboxWorker:
             await self._retry(item, attempts, None, f"network: {error!r}", ambiguous)
         else:
             self.delivered += 1
-            sid = str(message.sid)
-            # A status callback can overtake the create's response: keep what it said.
-            status, code = self._early.pop(sid, ("sent", None))
-            out = [writes.outbox_sent(item.id, sid, "sent", self.clock())]
-            if status != "sent":
-                out.append(writes.outbox_status(sid, status, code, self.clock()))
-            await self.db.write(out)
+            await self._record_sent(item, str(message.sid))
+
+    async def _record_sent(self, item: OutboxItem, sid: str) -> None:
+        # A status callback can overtake the create's response (or come while the outcome was
+        # unknown, before the row knew its sid): keep what it said.
+        status, code = self._early.pop(sid, ("sent", None))
+        out = [writes.outbox_sent(item.id, sid, "sent", self.clock())]
+        if status != "sent":
+            out.append(writes.outbox_status(sid, status, code, self.clock()))
+        await self.db.write(out)
 
     async def _find_sent(self, item: OutboxItem) -> str | None:
         created = datetime.fromisoformat(item.created_at) - timedelta(minutes=2)

@@ -1,7 +1,7 @@
 """TwiML answers, built by the twilio library's MessagingResponse (never by hand).
 
-    render([Outgoing("+1555...", "Hi")], sender="+1555...")
-    -> '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi</Message></Response>'
+render([Outgoing("+1555...", "Hi")], sender="+1555...")
+-> '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi</Message></Response>'
 """
 
 from __future__ import annotations

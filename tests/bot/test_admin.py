@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.bot.test_webhook import GUEST, GUEST_B, HOST, request_stay
+from tests.bot.test_webhook import (
+    GUEST,
+    GUEST_B,
+    HOST,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
+    request_stay,
+)
 from tests.conftest import ADMIN_TOKEN, HOSTS, Bot
 
 READ_ROUTES = (

@@ -205,15 +205,6 @@ def test_a_bad_value_is_an_error(tmp_path: Path, text: str, message: str) -> Non
         load_config(write(tmp_path, CREDENTIALS + text), {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: bot/config.py _section checks a value against type(default), and the defaults "
-        "BookingConfig.request_ttl_hours = 24 and SessionConfig.idle_hours = 4 are int "
-        "literals (annotated float), so request_ttl_hours = 0.5 or idle_hours = 1.5 raises "
-        "ConfigError 'must be a int' instead of being read as hours"
-    ),
-)
 def test_hours_may_be_fractional(tmp_path: Path) -> None:
     text = CREDENTIALS + "[booking]\nrequest_ttl_hours = 0.5\n[session]\nidle_hours = 1.5\n"
     config = load_config(write(tmp_path, text), {})

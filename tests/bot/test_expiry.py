@@ -15,11 +15,13 @@ from tests.bot.test_webhook import (
     GUEST,
     HOST,
     Restarted,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
     eventually,
     messages_of,
     outbox_rows,
     request_stay,
     reservation,
+    shut_down,
 )
 from tests.conftest import BOT_NUMBER, Bot, Clock
 from tests.twilio_api import TwilioAPI
@@ -135,7 +137,7 @@ async def test_expiry_happens_at_start_after_downtime(
     bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
 ) -> None:
     ref = await a_request(bot)
-    await bot.server.close()
+    await shut_down(bot)
     clock.advance(hours=24, minutes=1)
     async with Restarted(tmp_path, twilio_api, clock) as again:
 

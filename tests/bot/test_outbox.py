@@ -6,6 +6,8 @@ permanent errors, tracked by status callbacks, and resumed after a restart.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,14 @@ from tests.bot.test_webhook import (
     GUEST_B,
     HOST,
     Restarted,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
     eventually,
     messages_of,
     outbox_rows,
+    outbox_task,
     request_stay,
     reservation,
+    shut_down,
 )
 from tests.conftest import BOT_NUMBER, Bot, Clock
 from tests.openapi_contract import validate_create_message
@@ -208,30 +213,29 @@ async def test_an_ambiguous_send_is_reconciled_not_repeated(
     assert row["status"] in ("sent", "delivered")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: bot/outbox.py OutboxWorker._deliver, reconcile branch (`if sid is not None:` "
-        "after _find_sent) records the found message as 'sent' and ignores what Twilio "
-        "already reported for it (self._early from status callbacks, or the listed "
-        "resource's status); the 'delivered' callback arrived while the row had no "
-        "twilio_sid, so the outbox row stays 'sent' for ever instead of 'delivered'"
-    ),
-)
-async def test_a_reconciled_send_keeps_the_status_twilio_reported(bot: Bot) -> None:
-    bot.twilio.fail_next(1, "created_then_close", to=HOST)
-    await a_request(bot)
-    await bot.twilio.wait_for(
-        lambda: [
-            c
-            for c in bot.twilio.callbacks
-            if c.params["MessageStatus"] == "delivered" and c.status == 204
-        ],
-        what="the delivered callback answered",
+async def test_a_reconciled_send_keeps_the_status_twilio_reported(
+    tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    # A slower retry, so Twilio's callbacks surely come before the worker reconciles.
+    outbox = OutboxConfig(
+        base_delay_seconds=0.6, max_delay_seconds=1, request_timeout_seconds=2, max_attempts=3
     )
-    await host_row(bot)
-    await bot.drained()
-    assert (await host_row(bot))["status"] == "delivered"
+    twilio_api.fail_next(1, "created_then_close", to=HOST)
+    async with Restarted(tmp_path, twilio_api, clock, outbox=outbox) as bot:
+        await a_request(bot)
+        await twilio_api.wait_for(
+            lambda: [
+                c
+                for c in twilio_api.callbacks
+                if c.params["MessageStatus"] == "delivered" and c.status == 204
+            ],
+            what="the delivered callback answered",
+        )
+        assert (await host_row(bot, settled=("queued", "sending")))["twilio_sid"] is None
+        await bot.drained()
+        row = await host_row(bot)
+        assert row["twilio_sid"] == twilio_api.messages_to(HOST)[0]["sid"]
+        assert row["status"] == "delivered"
 
 
 # -- permanent failures -------------------------------------------------------------------------
@@ -335,7 +339,7 @@ async def test_a_restart_resumes_what_was_queued(
     twilio_api.fail_for(60, "503", to=HOST)
     await a_request(bot)
     await twilio_api.wait_for(lambda: twilio_api.attempts_by_to[HOST] >= 1)
-    await bot.server.close()
+    await shut_down(bot)
     twilio_api.clear_faults()
     assert twilio_api.messages_to(HOST) == []
     async with Restarted(tmp_path, twilio_api, clock) as again:
@@ -356,7 +360,7 @@ async def test_a_restart_after_an_ambiguous_send_does_not_send_twice(
     await twilio_api.wait_for(
         lambda: len(twilio_api.callbacks) == 2 and all(c.status for c in twilio_api.callbacks)
     )
-    await bot.server.close()
+    await shut_down(bot)
     async with Restarted(tmp_path, twilio_api, clock) as again:
         clock.advance(seconds=10)  # past the lease of the interrupted attempt
         again.services.outbox.wake()
@@ -364,3 +368,32 @@ async def test_a_restart_after_an_ambiguous_send_does_not_send_twice(
         (message,) = twilio_api.messages_to(HOST)
         assert row["twilio_sid"] == message["sid"]
         assert len(twilio_api.create_requests()) == 1
+
+
+# -- shutting down --------------------------------------------------------------------------------
+
+
+async def test_the_outbox_task_stops_when_cancelled_as_it_is_woken(bot: Bot) -> None:
+    task = outbox_task(bot)
+
+    def idle() -> bool:
+        # Waiting for work: run() -> _wait() -> Event.wait(); walk the coroutines it awaits.
+        names: list[str] = []
+        coro: Any = task.get_coro()
+        while coro is not None:
+            names.append(coro.cr_code.co_name if hasattr(coro, "cr_code") else "")
+            coro = getattr(coro, "cr_await", None)
+        return names[:3] == ["run", "_wait", "wait"]
+
+    await eventually(_ready(idle), bool, what="the worker waiting for work")
+    bot.services.outbox.wake()  # a delivery finishing at the moment the service stops
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert task in done and task.cancelled()
+
+
+def _ready(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        return check()
+
+    return probe

@@ -5,6 +5,7 @@ told exactly once, and a person's own turns answered in arrival order as if one 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.expiry import expire_due
@@ -13,6 +14,7 @@ from tests.bot.test_webhook import (
     GUEST,
     GUEST_B,
     HOST,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
     conversations_of,
     request_stay,
     reservation,
@@ -23,7 +25,7 @@ from tests.phones import Reply
 GUEST_C = "+15550003333"
 
 
-def told(replies: list[list[Reply]], phone: str) -> list[str]:
+def told(replies: Sequence[list[Reply]], phone: str) -> list[str]:
     return [r.body for answer in replies for r in answer if r.to == phone]
 
 

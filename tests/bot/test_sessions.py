@@ -18,11 +18,13 @@ from tests.bot.test_webhook import (
     GUEST_B,
     HOST,
     Restarted,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
     conversations_of,
     messages_of,
     outbox_rows,
     request_stay,
     reservation,
+    shut_down,
     stay_text,
 )
 from tests.conftest import Bot, Clock
@@ -224,7 +226,7 @@ async def test_a_live_conversation_survives_a_restart(
     guest = bot.phone(GUEST)
     await start_booking(bot, guest)
     cookie = session_cookie(guest)
-    await bot.server.close()
+    await shut_down(bot)
     async with Restarted(tmp_path, twilio_api, clock) as again:
         phone = again.phone(GUEST)
         give_cookie(phone, cookie)  # cookies survive restarts: the secret is stored

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,6 +106,48 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+def outbox_task(bot: Bot) -> asyncio.Task[None]:
+    """The app's background task running its OutboxWorker."""
+    worker = bot.services.outbox
+    for task in asyncio.all_tasks():
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if task.get_name() == "outbox" and frame and frame.f_locals.get("self") is worker:
+            return task
+    raise LookupError("the outbox task is not running")
+
+
+async def stop_outbox(bot: Bot) -> None:
+    """End the app's outbox task before the app shuts down, however many cancels it takes.
+
+    Works around a product bug pinned by test_outbox.py::test_the_outbox_task_stops_when_cancelled
+    (a cancellation arriving as the worker is woken is lost, and the app's shutdown then hangs
+    for ever): without this, about one run of tests/bot in ten hangs in a teardown.
+    """
+    try:
+        task = outbox_task(bot)
+    except (LookupError, KeyError):
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+
+
+async def shut_down(bot: Bot) -> None:
+    """Stop the app the way its shutdown does (after stop_outbox)."""
+    await stop_outbox(bot)
+    await bot.server.close()
+
+
+@pytest.fixture(name="bot")
+async def bot_that_stops_cleanly(bot: Bot) -> AsyncIterator[Bot]:
+    """conftest's `bot`, whose outbox task is stopped first at teardown (see stop_outbox).
+
+    Every module of tests/bot imports it, so their tests' `bot` is this one."""
+    yield bot
+    if not bot.server.closed:
+        await stop_outbox(bot)
+
+
 class Restarted:
     """A second app on the same database (and the same Twilio stand-in): `async with`."""
 
@@ -115,13 +157,14 @@ class Restarted:
 
     async def __aenter__(self) -> Bot:
         tmp_path, twilio, clock = self.args
-        _, self.server, config = await start_bot(tmp_path, twilio, clock, **self.changes)
-        self.session = aiohttp.ClientSession()
-        return Bot(self.server, config, twilio, clock, self.session)
+        _, server, config = await start_bot(tmp_path, twilio, clock, **self.changes)
+        self.bot = Bot(server, config, twilio, clock, aiohttp.ClientSession())
+        return self.bot
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.session.close()
-        await self.server.close()
+        await self.bot.session.close()
+        if not self.bot.server.closed:
+            await shut_down(self.bot)
 
 
 def message_elements(twiml: str) -> list[ET.Element]:
@@ -322,9 +365,8 @@ async def test_markup_in_a_note_reaches_the_host_unescaped(bot: Bot) -> None:
     assert message.get("to") is None
     assert message.text is not None and "</Message><Message to='+15550100002'>" in message.text
     assert "<script>" not in answer.text
-    ref = int(
-        re.findall(r"\d+", (await guest.ask("SEND")).split(" sent")[0])[0],
-    )
+    assert (await guest.ask("SEND")).startswith("Request 1 sent")
+    ref = 1
     assert (await reservation(bot, ref))["message"] == note
     await bot.drained()
     (to_host,) = bot.twilio.messages_to(HOST)
@@ -451,7 +493,7 @@ async def test_a_replay_after_a_restart_gets_the_stored_twiml(
     form = guest.form("1")
     first = await guest.send(form)
     assert first.replies[0].body.startswith("1 Beach House")
-    await bot.server.close()
+    await shut_down(bot)
     async with Restarted(tmp_path, twilio_api, clock) as again:
         phone = again.phone(GUEST)
         replayed = await phone.send(form)
@@ -511,3 +553,29 @@ async def test_signatures_are_checked_against_the_public_url(
         form = guest.form("LIST")
         local_signature = guest.headers_for(local + "/sms", form)
         assert (await guest.send(form, local_signature)).status == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "reply"),
+    [
+        ("\x00", texts.WELCOME),
+        ("LIST a\x00b", texts.NO_MATCH.format(words="ab")),
+        ("LIST a\x1b[31mb", texts.NO_MATCH.format(words="a[31mb")),
+        ("LIST a&amp;b", texts.NO_MATCH.format(words="a&amp;b")),
+        ("LIST x]]>y", texts.NO_MATCH.format(words="x]]>y")),
+    ],
+    ids=["nul", "nul-echoed", "escape-echoed", "entity-echoed", "cdata-end-echoed"],
+)
+async def test_control_characters_and_entities_keep_the_twiml_valid(
+    bot: Bot, body: str, reply: str
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    guest = bot.phone(GUEST)
+    if body.startswith("LIST"):
+        await guest.ask("hello")  # past the welcome, so LIST words are echoed
+    answer = await guest.send(guest.form(body))
+    assert answer.status == 200
+    (message,) = message_elements(answer.text)
+    assert message.text == reply
+    logged = [m["body"] for m in await messages_of(bot, GUEST) if m["direction"] == "in"]
+    assert logged[-1] == body
