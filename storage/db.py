@@ -49,6 +49,8 @@ class Database:
         self._idle = asyncio.Event()
         self._idle.set()
         self._committer: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
         self._closed = False
         self.commits = 0  # transactions and turns committed, for the benchmark's report
         self.turns_committed = 0
@@ -60,9 +62,11 @@ class Database:
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT), never implicit.
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
+            # wal_autocheckpoint=0: the writer never stops a group commit to copy the WAL
+            # into the database; the checkpointer connection does that beside it.
             await writer.executescript(
                 f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};"
-                " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;"
             )
             await _call(writer, migrate)
         except BaseException:
@@ -71,8 +75,14 @@ class Database:
             raise
         reader = await aiosqlite.connect(path, isolation_level=None)
         await reader.executescript("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")
+        checkpointer = await aiosqlite.connect(path, isolation_level=None)
+        await checkpointer.executescript(
+            f"PRAGMA busy_timeout=5000; PRAGMA synchronous={synchronous};"
+        )
         db = cls(writer, reader)
+        db._checkpointer = checkpointer
         db._committer = asyncio.create_task(db._commit_loop(), name="group-commit")
+        db._checkpoints = asyncio.create_task(db._checkpoint_loop(), name="wal-checkpoint")
         return db
 
     async def close(self) -> None:
@@ -80,10 +90,13 @@ class Database:
             return
         await self.flush()
         self._closed = True
-        if self._committer:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+        for task in (self._committer, self._checkpoints):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._checkpointer:
+            await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
 
@@ -116,6 +129,27 @@ class Database:
         """Run `work(connection, *args)` on the writer inside its own transaction."""
         await self.flush()
         return await _call(self._writer, _in_transaction, work, *args)
+
+    async def _checkpoint_loop(self, interval: float = 1.0) -> None:
+        """Copy committed pages from the WAL into the database file, off the commit path.
+
+        PASSIVE never blocks the writer or the reader; the WAL restarts from its beginning once
+        a checkpoint has caught up, so it stays small.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("WAL checkpoint failed; trying again")
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: (busy, frames in the WAL, frames copied to the database)."""
+        assert self._checkpointer is not None
+        cursor = await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
 
     async def _commit_loop(self) -> None:
         while True:

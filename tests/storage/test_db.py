@@ -276,3 +276,30 @@ async def test_a_failed_turn_leaves_the_committer_working(db: Database) -> None:
         await db.commit([writes.change_reservation(1, "pending", "confirmed", AT)])
     await db.commit([add(1)])
     assert await db.read(people_ids) == [1]
+
+
+async def test_commits_never_checkpoint_and_the_checkpointer_keeps_up(tmp_path: Path) -> None:
+    """Group commits don't stop to copy the WAL into the database (autocheckpoint is off on
+    the writer); the separate checkpointer copies everything committed."""
+    db = await Database.open(tmp_path / "wal.db")
+    try:
+        autocheckpoint = await db.transact(
+            lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        )
+        assert autocheckpoint == 0
+        await asyncio.gather(
+            *(
+                db.commit(
+                    [Write("INSERT INTO settings (key, value) VALUES (?, ?)", (f"k{n}", "v" * 500))]
+                )
+                for n in range(2000)
+            )
+        )
+        busy, frames, copied = await db.checkpoint()
+        assert (busy, copied) == (0, frames) and frames > 0
+        # The next commit starts the WAL over from its beginning: it does not grow forever.
+        await db.commit([Write("INSERT INTO settings (key, value) VALUES ('last', 'v')")])
+        _, frames_after, _ = await db.checkpoint()
+        assert frames_after < frames
+    finally:
+        await db.close()
