@@ -267,7 +267,7 @@ api_base_url = "http://127.0.0.1:{api_port}"
 [admin]
 token = "{ADMIN_TOKEN}"
 [outbox]
-concurrency = 32
+concurrency = 8
 """
     )
     return path

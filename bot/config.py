@@ -64,7 +64,7 @@ class SessionConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutboxConfig:
-    concurrency: int = 16
+    concurrency: int = 8
     max_attempts: int = 8
     base_delay_seconds: float = 2.0
     max_delay_seconds: float = 300.0
