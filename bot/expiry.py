@@ -1,6 +1,10 @@
-"""Time-driven work: pending requests expire after `booking.request_ttl_hours`, and idle
-conversations leave memory. Everything is read from the database state, so a restart loses
-nothing: a request that expired while the service was down expires at the next start.
+"""Time-driven work: a host is reminded once of a request that has waited half of
+`booking.request_ttl_hours`, pending requests expire at the TTL, and idle conversations leave
+memory. Everything is read from the database state (the reminder's moment is stored with the
+request), so a restart loses nothing and sends nothing twice: a request that expired while the
+service was down expires at the next start, without a late reminder first.
+
+    expired = await expire_due(turns, timedelta(hours=24), bot_phone, now)
 """
 
 from __future__ import annotations
@@ -11,22 +15,30 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.turns import TurnRunner
-from conversations.flow import expire
+from conversations.flow import expire, remind
 
 log = logging.getLogger(__name__)
 
 
 async def expire_due(turns: TurnRunner, ttl: timedelta, bot_phone: str, now: datetime) -> int:
-    """Expire every pending request older than `ttl`; returns how many expired."""
-    count = 0
+    """Expire every pending request older than `ttl` and remind the hosts of those older than
+    half of it; returns how many expired."""
+    expired = reminded = 0
     for reservation in turns.world.pending():
-        if now - reservation.created_at < ttl:
+        waited = now - reservation.created_at
+        if waited >= ttl:
+            decision = expire(reservation, turns.world)
+            expired += decision is not None
+        elif waited >= ttl / 2:
+            decision = remind(reservation, turns.world)
+            reminded += decision is not None
+        else:
             continue
-        decision = expire(reservation, turns.world)
         if decision is not None:
-            await turns.perform_expiry(decision, bot_phone)
-            count += 1
-    return count
+            await turns.perform_expiry(decision, bot_phone, now)
+    if reminded:
+        log.info("reminded hosts of %d pending request(s)", reminded)
+    return expired
 
 
 async def run_expiry(

@@ -21,6 +21,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -96,6 +97,7 @@ class OutboxWorker:
         self.on_unsubscribed = on_unsubscribed
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._busy: set[int] = set()  # outbox ids being delivered by this process
         self.delivered = 0  # sent to Twilio, for the benchmark's drain rate
         self._early: dict[str, tuple[str, int | None]] = {}
 
@@ -134,7 +136,10 @@ class OutboxWorker:
         if free <= 0:
             return 0
         now = self.clock()
-        items = await self.db.read(due_outbox, stamp(now), free)
+        # Rows still in flight here are skipped even if their lease looks over (the clock may
+        # have stepped): claiming one again would send it twice.
+        items = await self.db.read(due_outbox, stamp(now), free + len(self._busy))
+        items = [item for item in items if item.id not in self._busy][:free]
         if not items:
             return 0
         # The lease: if this process dies mid-request, the row becomes due again after it.
@@ -143,12 +148,14 @@ class OutboxWorker:
             [writes.outbox_sending(i.id, i.attempts + 1, lease, now) for i in items]
         )
         for item in items:
+            self._busy.add(item.id)
             task = asyncio.create_task(self._deliver(item))
             self._in_flight.add(task)
-            task.add_done_callback(self._done)
+            task.add_done_callback(partial(self._done, item.id))
         return len(items)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, item_id: int, task: asyncio.Task[None]) -> None:
+        self._busy.discard(item_id)
         self._in_flight.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox delivery crashed", exc_info=task.exception())

@@ -34,7 +34,7 @@ class InboundSms(NamedTuple):
     phone: str  # From, E.164 where it can be
     bot_phone: str  # To
     body: str
-    media: tuple[str, ...] = ()
+    media: tuple[tuple[str, str], ...] = ()  # (MediaUrl{N}, MediaContentType{N})
 
 
 class Answer(NamedTuple):
@@ -161,7 +161,8 @@ class TurnRunner:
             log.exception("turn %s failed while deciding; nothing was changed", sms.sid)
             return None, Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
         twiml = render(decision.replies, sms.phone)
-        facts = TurnFacts(sms.sid, sms.phone, sms.bot_phone, sms.body, sms.media, now)
+        urls = tuple(url for url, _ in sms.media)
+        facts = TurnFacts(sms.sid, sms.phone, sms.bot_phone, sms.body, urls, now)
         try:
             writes = world.perform(facts, conversation, decision, twiml)
             await self.db.commit(writes)
@@ -173,8 +174,11 @@ class TurnRunner:
             self.on_queued()
         return twiml, Answer(twiml, self.sessions.cookie_for(conversation))
 
-    async def perform_expiry(self, decision: Decision, bot_phone: str) -> None:
-        writes = self.world.perform_expiry(decision, bot_phone, self.clock())
+    async def perform_expiry(
+        self, decision: Decision, bot_phone: str, now: datetime | None = None
+    ) -> None:
+        """Perform an expiry or a reminder decided outside a turn (bot/expiry.py)."""
+        writes = self.world.perform_expiry(decision, bot_phone, now or self.clock())
         try:
             await self.db.commit(writes)
         except Exception:

@@ -87,8 +87,10 @@ def read_inbound(form: MultiDictProxy[Any]) -> InboundSms:
     media = []
     for index in range(min(_int(form.get("NumMedia")) or 0, MAX_MEDIA)):
         url = form.get(f"MediaUrl{index}")
+        content_type = form.get(f"MediaContentType{index}")
         if isinstance(url, str) and url.startswith(("https://", "http://")):
-            media.append(url)
+            # The type tells a host's photo from a voice memo or a contact card.
+            media.append((url, content_type.strip() if isinstance(content_type, str) else ""))
     return InboundSms(sid.strip(), sender_id(sender), sender_id(to), body, tuple(media))
 
 

@@ -31,7 +31,7 @@ class TurnFacts(NamedTuple):
     phone: str
     bot_phone: str
     body: str
-    media: tuple[str, ...]
+    media: tuple[str, ...]  # the URLs, as the log keeps them
     at: datetime
 
 
@@ -70,6 +70,9 @@ class World:
             self._listed = [p for p in self.properties.values() if p.active]
             self._listed.sort(key=lambda p: p.id)
         return self._listed
+
+    def homes_of(self, phone: str) -> Sequence[Property]:
+        return [self.properties[i] for i in sorted(self._homes_of.get(phone, ()))]
 
     def search_index(self) -> Sequence[tuple[str, Property]]:
         # Built once: LIST <words> scans every listed home on every search.
@@ -166,6 +169,10 @@ class World:
                 state_after=conversation.state,
             )
         )
+        if decision.new_home is not None:
+            _, listed = self.add_home(turn.phone, None, decision.new_home, turn.at)
+            out += listed
+        self._change_homes(turn.phone, decision.home_changes, turn.at, out)
         if decision.new_reservation is not None:
             self._add_reservation(decision.new_reservation, turn.at, out)
         self._change_reservations(decision.changes, turn.at, out)
@@ -177,8 +184,12 @@ class World:
         return out
 
     def perform_expiry(self, decision: Decision, bot_phone: str, now: datetime) -> list[Write]:
+        """Apply an expiry or a reminder (conversations.flow.expire, remind)."""
         out: list[Write] = []
         self._change_reservations(decision.changes, now, out)
+        for reservation_id in decision.reminded:
+            self.reservations[reservation_id].reminded_at = now
+            out.append(writes.remind_reservation(reservation_id, now))
         self._enqueue(decision.notifications, bot_phone, now, out)
         return out
 
@@ -193,7 +204,8 @@ class World:
     def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
     ) -> tuple[Property, list[Write]]:
-        """List a home for a host (created if new): the operator's add-home and the demo."""
+        """List a home for a host (created if new): the operator's add-home, the demo, and a
+        host's SAVE by text."""
         out: list[Write] = []
         host = self._person(host_phone, now, out)
         if host_name and host.name != host_name:
@@ -221,6 +233,26 @@ class World:
             self.people[phone] = person
             out.append(writes.add_person(person, now))
         return person
+
+    def _change_homes(
+        self, host_phone: str, changed: list[Property], now: datetime, out: list[Write]
+    ) -> None:
+        """A host's homes as the turn changed them (paused, resumed, a new photo or price)."""
+        for new in changed:
+            home = self.properties[new.id]
+            if home.host_phone != host_phone:
+                raise ValueError(f"home {new.id} is not {host_phone}'s to change")
+            # Changed in place: the reservations and lists that hold this home see it at once.
+            home.title, home.place, home.description = new.title, new.place, new.description
+            home.nightly_price, home.image_url, home.active = (
+                new.nightly_price,
+                new.image_url,
+                new.active,
+            )
+            out.append(writes.update_property(home, now))
+        if changed:
+            self._listed = None
+            self._search_index = None
 
     def _index(self, reservation: Reservation) -> None:
         self.reservations[reservation.id] = reservation

@@ -2,6 +2,7 @@
 
 parse("  accept #12! ")  -> Command("accept", "12")
 parse("list beach")      -> Command("list", "beach")
+parse("PRICE 2 $150")    -> Command("price", "2 $150")
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ _VERBS = {
     "withdraw": "withdraw",
     "menu": "menu",
     "requests": "requests",
+    # Hosts: listing a home step by step, and managing the homes they have.
+    "host": "host",
+    "save": "save",
+    "skip": "skip",
+    "homes": "homes",
+    "pause": "pause",
+    "resume": "resume",
+    "photo": "photo",
+    "price": "price",
 }
 
 # Punctuation people put around a command ("Stop.", "LIST!", "'yes'") but not inside it.

@@ -11,7 +11,7 @@ between them are the `TRANSITIONS` below, run by one transitions machine shared 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, NamedTuple, Protocol
@@ -22,6 +22,7 @@ from conversations import texts
 from conversations.commands import Command, parse
 from conversations.dates import DateProblem, Stay, parse_stay
 from conversations.gsm7 import clean
+from conversations.listing import PriceProblem, check_home, check_text, first_photo, read_price
 from conversations.model import Conversation, Person, Property, Reservation
 from conversations.reservations import lifecycle
 
@@ -35,6 +36,14 @@ STATES = [
     "asking_message",
     "asking_name",
     "confirming",  # the summary was shown: SEND sends the request
+    # A host listing a home (HOST): one question a step, then the summary and SAVE.
+    "listing_title",
+    "listing_place",
+    "listing_description",
+    "listing_price",
+    "listing_photo",
+    "listing_confirming",
+    "replacing_photo",  # PHOTO <n> came without a photo: the next picture is the new one
 ]
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "browse", "source": "*", "dest": "browsing"},
@@ -50,9 +59,32 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "got_message", "source": "asking_message", "dest": "asking_name"},
     {"trigger": "got_name", "source": "asking_name", "dest": "confirming"},
     {"trigger": "send", "source": "confirming", "dest": "start"},
+    {"trigger": "host", "source": "*", "dest": "listing_title"},
+    {"trigger": "got_title", "source": "listing_title", "dest": "listing_place"},
+    {"trigger": "got_place", "source": "listing_place", "dest": "listing_description"},
+    {"trigger": "got_description", "source": "listing_description", "dest": "listing_price"},
+    {"trigger": "got_price", "source": "listing_price", "dest": "listing_photo"},
+    {"trigger": "got_photo", "source": "listing_photo", "dest": "listing_confirming"},
+    {"trigger": "save", "source": "listing_confirming", "dest": "start"},
+    {"trigger": "ask_photo", "source": "*", "dest": "replacing_photo"},
     {"trigger": "restart", "source": "*", "dest": "start"},
 ]
 BOOKING_STATES = ("asking_dates", "asking_message", "asking_name", "confirming")
+LISTING_STATES = (
+    "listing_title",
+    "listing_place",
+    "listing_description",
+    "listing_price",
+    "listing_photo",
+    "listing_confirming",
+)
+# The listing steps that ask for a text, what each stores, and the move to the next step.
+_TEXT_STEPS = {
+    "listing_title": ("title", "got_title", texts.LISTING_PLACE),
+    "listing_place": ("place", "got_place", texts.LISTING_DESCRIPTION),
+    "listing_description": ("description", "got_description", texts.LISTING_PRICE),
+}
+SAVE_WORDS = frozenset({"save", "yes", "y", "ok", "okay", "confirm"})
 # While the summary is shown these answer it (YES sends, NO drops), not a host's request.
 CONFIRM_WORDS = frozenset({"yes", "y", "ok", "okay", "confirm", "no", "n"})
 
@@ -63,6 +95,7 @@ class World(Protocol):
     def person(self, phone: str) -> Person | None: ...
     def property(self, property_id: int) -> Property | None: ...
     def listed(self) -> Sequence[Property]: ...
+    def homes_of(self, phone: str) -> Sequence[Property]: ...  # a host's own homes, by id
     def search_index(self) -> Sequence[tuple[str, Property]]: ...  # (casefolded text, home)
     def reservation(self, reservation_id: int) -> Reservation | None: ...
     def reservations_of_guest(self, phone: str) -> Sequence[Reservation]: ...
@@ -75,7 +108,7 @@ class World(Protocol):
 class Inbound(NamedTuple):
     phone: str
     body: str
-    media: tuple[str, ...] = ()
+    media: tuple[tuple[str, str], ...] = ()  # (MediaUrl{N}, MediaContentType{N}) of an MMS
 
 
 class Rules(NamedTuple):
@@ -102,6 +135,9 @@ class Decision:
     opted_out: bool | None = None  # the sender's new opt-out flag, when it changes
     new_reservation: Reservation | None = None
     changes: list[tuple[int, str]] = field(default_factory=list)  # (reservation id, status)
+    new_home: Property | None = None  # a home the sender listed (its id is given on storing)
+    home_changes: list[Property] = field(default_factory=list)  # the sender's homes, as changed
+    reminded: list[int] = field(default_factory=list)  # requests whose host was just reminded
 
 
 class _Turn:
@@ -133,8 +169,9 @@ def decide(inbound: Inbound, conversation: Conversation, world: World, rules: Ru
     """Decide one turn. Pure: reads `world` and `conversation`, changes neither."""
     state = conversation.state if conversation.state in STATES else "start"
     data = dict(conversation.data)
-    if "draft" in data:
-        data["draft"] = dict(data["draft"])  # the one part steps change in place
+    for part in ("draft", "listing"):  # the parts steps change in place
+        if isinstance(data.get(part), dict):
+            data[part] = dict(data[part])
     decision = Decision(state=state, data=data)
     _machine.set_state(state, model=_turn)
     _turn.decision, _turn.world, _turn.phone = decision, world, inbound.phone
@@ -160,6 +197,10 @@ def decide(inbound: Inbound, conversation: Conversation, world: World, rules: Ru
     decision.state = _turn.state
     if decision.state not in BOOKING_STATES:
         decision.data.pop("draft", None)
+    if decision.state not in LISTING_STATES:
+        decision.data.pop("listing", None)
+    if decision.state != "replacing_photo":
+        decision.data.pop("photo_for", None)
     _silence_opted_out(decision, inbound.phone, opted_out, world)
     return decision
 
@@ -177,6 +218,19 @@ def _respond(
     # Inside a booking the person's words are answers to the question asked, except for the
     # few commands that always mean themselves.
     host_answer = verb in ("accept", "reject") and command.reference is not None
+    # HOST in the middle of a booking keeps the half-made request rather than losing it to one
+    # word: the guest is told to finish it or drop it with MENU first. (While the note is asked
+    # for, only HOST alone is this; "host, we are two" is the note.)
+    if (
+        state in BOOKING_STATES
+        and verb == "host"
+        and (state != "asking_message" or not command.argument)
+    ):
+        return _say(decision, inbound, texts.HOST_WHILE_BOOKING)
+    if state in LISTING_STATES and _listing_step(state, command, inbound, world, decision):
+        return None
+    if state == "replacing_photo" and verb in ("text", "empty"):
+        return _photo_arrived(inbound, world, decision)
     if state == "asking_message" and verb not in ("menu", "help") and not host_answer:
         return _got_message(inbound, world, decision)
     if state == "confirming" and command.word in CONFIRM_WORDS and not command.argument:
@@ -199,7 +253,7 @@ def _respond(
     if verb == "menu":
         return _restart(inbound, decision)
     if verb == "list":
-        return _list(command.argument, inbound, world, decision)
+        return _list(command.argument, inbound, world, rules, decision)
     if verb == "more":
         return _more(inbound, world, decision)
     if verb == "number":
@@ -218,12 +272,26 @@ def _respond(
         return _host_requests(inbound, world, decision)
     if verb in ("accept", "reject"):
         return _host_answer(verb, command, inbound, world, decision)
+    if verb == "host":
+        return _start_listing(inbound, decision)
+    if verb == "save":
+        return _say(decision, inbound, texts.NOTHING_TO_SAVE)
+    if verb == "homes":
+        return _homes(inbound, world, decision)
+    if verb in ("pause", "resume"):
+        return _pause_or_resume(verb, command, inbound, world, decision)
+    if verb == "price":
+        return _price(command, inbound, world, decision)
+    if verb == "photo":
+        return _photo(command, inbound, world, decision)
     if verb == "empty":
         return _say(decision, inbound, texts.EMPTY)
     if conversation.version == 0 and state == "start":
         return _say(decision, inbound, texts.WELCOME)
     if state == "confirming":
         return _say(decision, inbound, texts.CONFIRM_WHAT)
+    if state == "listing_confirming":
+        return _say(decision, inbound, texts.LISTING_CONFIRM_WHAT)
     return _say(decision, inbound, texts.NOT_UNDERSTOOD)
 
 
@@ -241,36 +309,113 @@ def _search(words: str, world: World) -> list[Property]:
     return [home for text, home in index if all(term in text for term in terms)]
 
 
-def _list(words: str, inbound: Inbound, world: World, decision: Decision) -> None:
+# Words that join a search to its dates ("cabin for Dec 3-7"): not search words.
+_JOINERS = frozenset({"for", "from", "on", "in", "at", "between", "during"})
+
+
+def _words_and_dates(argument: str, rules: Rules) -> tuple[str, Stay | DateProblem | None]:
+    """Split LIST's argument into search words and a trailing date phrase, if it ends in one.
+
+    The longest ending that reads as a stay wins ("beach dec 3-7" -> "beach", Dec 3-7). An
+    ending that looks like dates but can't be booked ("dec 7-3") is a question back, but only
+    when it has a digit: "LIST sun" searches for "sun", not for a stay from Sunday.
+    """
+    words = argument.split()
+    problem: tuple[int, DateProblem] | None = None
+    for start in range(len(words)):
+        ending = " ".join(words[start:])
+        found = parse_stay(ending, rules.today, rules.max_nights)
+        if isinstance(found, Stay):
+            # "beach, dec 3-7": the comma went with the words, and is not one to search for
+            head = [w for w in (word.strip(",;:") for word in words[:start]) if w]
+            while head and head[-1] in _JOINERS:
+                head.pop()
+            return " ".join(head), found
+        if found is not None and problem is None and any(c.isdigit() for c in ending):
+            problem = (start, found)
+    if problem is not None:
+        return " ".join(words[: problem[0]]), problem[1]
+    return argument, None
+
+
+def _free(homes: list[Property], stay: tuple[date, date], world: World) -> list[Property]:
+    """The homes no confirmed stay keeps busy on any night of `stay`."""
+    return [
+        home
+        for home in homes
+        if not any(
+            other.status == "confirmed" and other.overlaps(*stay)
+            for other in world.reservations_at(home.id)
+        )
+    ]
+
+
+def _list(words: str, inbound: Inbound, world: World, rules: Rules, decision: Decision) -> None:
+    words, stay = _words_and_dates(words, rules)
+    if isinstance(stay, DateProblem):
+        return _say(decision, inbound, texts.LIST_DATES_PROBLEM.format(reason=stay.reason))
     homes = _search(words, world)
+    free = (stay.check_in, stay.check_out) if stay else None
+    if free:
+        homes = _free(homes, free, world)
     if not homes:
-        text = texts.NO_MATCH.format(words=texts.shorten(words, 30)) if words else texts.NO_HOMES
-        return _say(decision, inbound, text)
+        return _say(decision, inbound, _nothing_found(words, free))
     decision.data["query"] = words
     decision.data["shown"] = []
     decision.data.pop("viewing", None)
+    if free:
+        decision.data["free"] = [free[0].isoformat(), free[1].isoformat()]
+    else:
+        decision.data.pop("free", None)
     _turn.browse()  # type: ignore[attr-defined]
-    _page(homes, inbound, decision)
+    _page(homes, inbound, decision, free)
+
+
+def _nothing_found(words: str, free: tuple[date, date] | None) -> str:
+    shown = texts.shorten(words, 30)
+    if free:
+        dates = texts.date_range(*free)
+        if words:
+            return texts.NO_MATCH_FREE.format(words=shown, dates=dates)
+        return texts.NONE_FREE.format(dates=dates)
+    return texts.NO_MATCH.format(words=shown) if words else texts.NO_HOMES
 
 
 def _more(inbound: Inbound, world: World, decision: Decision) -> None:
     if "query" not in decision.data:
         return _say(decision, inbound, texts.NO_LIST)
     homes = _search(decision.data["query"], world)
+    free = _stored_stay(decision.data.get("free"))
+    if free:  # the same dates as the first page
+        homes = _free(homes, free, world)
     if len(decision.data["shown"]) >= len(homes):
         return _say(decision, inbound, texts.NO_MORE)
     _turn.browse()  # type: ignore[attr-defined]
-    _page(homes, inbound, decision)
+    _page(homes, inbound, decision, free)
 
 
-def _page(homes: list[Property], inbound: Inbound, decision: Decision) -> None:
+def _stored_stay(value: object) -> tuple[date, date] | None:
+    if isinstance(value, list) and len(value) == 2:
+        try:
+            return date.fromisoformat(value[0]), date.fromisoformat(value[1])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _page(
+    homes: list[Property],
+    inbound: Inbound,
+    decision: Decision,
+    free: tuple[date, date] | None = None,
+) -> None:
     shown: list[int] = decision.data["shown"]
     seen = set(shown)
     page = list(islice((home for home in homes if home.id not in seen), PAGE_SIZE))
     first = len(shown) + 1
     decision.data["shown"] = shown + [home.id for home in page]
     has_more = len(decision.data["shown"]) < len(homes)
-    _say(decision, inbound, texts.list_page(page, first, len(homes), has_more))
+    _say(decision, inbound, texts.list_page(page, first, len(homes), has_more, free))
 
 
 def _picked(number: int, inbound: Inbound, world: World, decision: Decision) -> Property | None:
@@ -612,6 +757,229 @@ def _host_answer(
     )
 
 
+# -- hosts listing a home: HOST, a question a step, SAVE -------------------------------------
+
+
+def _start_listing(inbound: Inbound, decision: Decision) -> None:
+    decision.data["listing"] = {}
+    _turn.host()  # type: ignore[attr-defined]
+    _say(decision, inbound, texts.LISTING_TITLE)
+
+
+def _listing_step(
+    state: str, command: Command, inbound: Inbound, world: World, decision: Decision
+) -> bool:
+    """Answer one step of listing a home; False when the message is a command instead.
+
+    As in a booking, the words are the answer to the question asked; MENU, HELP, HOST (start
+    again) and a host's ACCEPT/REJECT with a reference always mean themselves.
+    """
+    verb = command.verb
+    if verb in ("menu", "help", "host") or (
+        verb in ("accept", "reject") and command.reference is not None
+    ):
+        return False
+    listing = decision.data.get("listing")
+    if not isinstance(listing, dict):  # a state without its listing: start over
+        _start_listing(inbound, decision)
+        return True
+    if state == "listing_confirming":
+        if command.argument:
+            return False
+        if verb == "save" or command.word in SAVE_WORDS:
+            _save_listing(listing, inbound, world, decision)
+            return True
+        if command.word in ("no", "n"):
+            _restart(inbound, decision)
+            return True
+        return False
+    if state == "listing_photo":
+        _listing_photo(command, listing, inbound, decision)
+        return True
+    if state == "listing_price":
+        price = read_price(inbound.body)
+        if isinstance(price, PriceProblem):
+            _say(decision, inbound, texts.LISTING_FIX.format(problem=price.reason))
+            return True
+        listing["price"] = price
+        _turn.got_price()  # type: ignore[attr-defined]
+        _say(decision, inbound, texts.LISTING_PHOTO)
+        return True
+    label, trigger, next_question = _TEXT_STEPS[state]
+    value = " ".join(inbound.body.split())
+    problem = check_text(label, value)
+    if problem:
+        _say(decision, inbound, texts.LISTING_FIX.format(problem=problem))
+        return True
+    listing[label] = value
+    getattr(_turn, trigger)()
+    _say(decision, inbound, next_question)
+    return True
+
+
+def _listing_photo(
+    command: Command, listing: dict[str, Any], inbound: Inbound, decision: Decision
+) -> None:
+    photo = first_photo(inbound.media)
+    if photo is None and command.verb == "skip" and not command.argument:
+        listing["image_url"] = None
+    elif photo is None:
+        text = texts.LISTING_NOT_A_PHOTO if inbound.media else texts.LISTING_NO_PHOTO
+        return _say(decision, inbound, text)
+    else:
+        listing["image_url"] = photo
+    _turn.got_photo()  # type: ignore[attr-defined]
+    _listing_summary(listing, inbound, decision)
+
+
+def _listing_summary(listing: dict[str, Any], inbound: Inbound, decision: Decision) -> None:
+    photo = listing.get("image_url")
+    text = texts.LISTING_SUMMARY.format(
+        title=texts.shorten(str(listing.get("title", "")), 40),
+        place=texts.shorten(str(listing.get("place", "")), 30),
+        price=listing.get("price"),
+        photo=texts.LISTING_WITH_PHOTO if photo else texts.LISTING_WITHOUT_PHOTO,
+        description=texts.shorten(str(listing.get("description", "")), texts.DESCRIPTION_CHARS),
+    )
+    # The host sees the photo back, as guests will see it.
+    decision.replies.append(Outgoing(inbound.phone, text, (photo,) if photo else ()))
+
+
+def _save_listing(
+    listing: dict[str, Any], inbound: Inbound, world: World, decision: Decision
+) -> None:
+    title, place, description = (
+        listing.get("title"),
+        listing.get("place"),
+        listing.get("description"),
+    )
+    price, image_url = listing.get("price"), listing.get("image_url")
+    if not (
+        isinstance(title, str)
+        and isinstance(place, str)
+        and isinstance(description, str)
+        and isinstance(price, int)
+        and (image_url is None or isinstance(image_url, str))
+    ):
+        return _restart(inbound, decision, texts.LISTING_STALE.format(problems="a step is missing"))
+    problems = check_home(
+        title=title, place=place, description=description, price=price, image_url=image_url
+    )
+    if problems:
+        return _restart(inbound, decision, texts.LISTING_STALE.format(problems="; ".join(problems)))
+    decision.new_home = Property(
+        0, inbound.phone, title, place, description, price, image_url, active=True
+    )
+    _turn.save()  # type: ignore[attr-defined]
+    number = len(world.homes_of(inbound.phone)) + 1
+    _say(decision, inbound, texts.LISTED.format(title=texts.shorten(title, 40), n=number))
+
+
+# -- hosts managing their homes: HOMES, PAUSE, RESUME, PRICE, PHOTO ---------------------------
+# A host's homes are numbered 1..n in the order they were listed (by id), as HOMES shows them.
+
+
+def _homes(inbound: Inbound, world: World, decision: Decision) -> None:
+    homes = world.homes_of(inbound.phone)
+    if not homes:
+        return _say(decision, inbound, texts.NO_HOMES_OF_YOURS)
+    _say(decision, inbound, texts.host_homes(homes))
+
+
+def _own_home(
+    word: str, argument: str, inbound: Inbound, world: World, decision: Decision, example: str = ""
+) -> tuple[int, Property] | None:
+    """The sender's home numbered by the first word of `argument`, or None (and why, said)."""
+    homes = world.homes_of(inbound.phone)
+    if not homes:
+        _say(decision, inbound, texts.NO_HOMES_OF_YOURS)
+        return None
+    first = argument.split(maxsplit=1)[0] if argument else ""
+    number = Command(word, first).reference
+    if number is None:
+        _say(decision, inbound, texts.WHICH_HOME.format(command=word.upper(), example=example))
+        return None
+    if not 1 <= number <= len(homes):
+        _say(decision, inbound, texts.NOT_YOUR_HOME.format(n=number, last=len(homes)))
+        return None
+    return number, homes[number - 1]
+
+
+def _pause_or_resume(
+    verb: str, command: Command, inbound: Inbound, world: World, decision: Decision
+) -> None:
+    found = _own_home(verb, command.argument, inbound, world, decision)
+    if found is None:
+        return
+    number, home = found
+    title = texts.shorten(home.title, 40)
+    # Pausing only hides the home: its pending requests stay with the host to answer.
+    if verb == "pause":
+        if not home.active:
+            return _say(decision, inbound, texts.ALREADY_PAUSED.format(title=title, n=number))
+        decision.home_changes.append(replace(home, active=False))
+        return _say(decision, inbound, texts.PAUSED.format(title=title, n=number))
+    if home.active:
+        return _say(decision, inbound, texts.ALREADY_LIVE.format(title=title, n=number))
+    decision.home_changes.append(replace(home, active=True))
+    _say(decision, inbound, texts.RESUMED.format(title=title, n=number))
+
+
+def _price(command: Command, inbound: Inbound, world: World, decision: Decision) -> None:
+    found = _own_home("price", command.argument, inbound, world, decision, " 150")
+    if found is None:
+        return
+    number, home = found
+    parts = command.argument.split(maxsplit=1)
+    price = read_price(parts[1] if len(parts) == 2 else "")
+    if isinstance(price, PriceProblem):
+        return _say(decision, inbound, texts.PRICE_FIX.format(problem=price.reason, n=number))
+    # Requests already sent keep what was agreed: only the price of new requests changes.
+    if price != home.nightly_price:
+        decision.home_changes.append(replace(home, nightly_price=price))
+    text = texts.PRICE_SET.format(title=texts.shorten(home.title, 40), price=price)
+    _say(decision, inbound, text)
+
+
+def _photo(command: Command, inbound: Inbound, world: World, decision: Decision) -> None:
+    found = _own_home(
+        "photo", command.argument, inbound, world, decision, " with the photo attached"
+    )
+    if found is None:
+        return
+    _, home = found
+    photo = first_photo(inbound.media)
+    title = texts.shorten(home.title, 40)
+    if photo is not None:
+        return _new_photo(home, photo, inbound, decision)
+    # No photo came with it: the next picture the host sends is the new photo.
+    decision.data["photo_for"] = home.id
+    _turn.ask_photo()  # type: ignore[attr-defined]
+    text = texts.PHOTO_NOT_A_PHOTO if inbound.media else texts.PHOTO_ASK
+    _say(decision, inbound, text.format(title=title))
+
+
+def _photo_arrived(inbound: Inbound, world: World, decision: Decision) -> None:
+    home_id = decision.data.get("photo_for")
+    home = world.property(home_id) if isinstance(home_id, int) else None
+    if home is None or home.host_phone != inbound.phone:
+        return _restart(inbound, decision, texts.NO_HOMES_OF_YOURS)
+    photo = first_photo(inbound.media)
+    title = texts.shorten(home.title, 40)
+    if photo is None:
+        text = texts.PHOTO_NOT_A_PHOTO if inbound.media else texts.PHOTO_STILL_WAITING
+        return _say(decision, inbound, text.format(title=title))
+    _new_photo(home, photo, inbound, decision)
+
+
+def _new_photo(home: Property, photo: str, inbound: Inbound, decision: Decision) -> None:
+    decision.home_changes.append(replace(home, image_url=photo))
+    if _turn.state == "replacing_photo":
+        _turn.restart()  # type: ignore[attr-defined]
+    text = texts.PHOTO_SET.format(title=texts.shorten(home.title, 40))
+    decision.replies.append(Outgoing(inbound.phone, text, (photo,)))
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 
@@ -658,6 +1026,29 @@ def expire(reservation: Reservation, world: World) -> Decision | None:
                 texts.HOST_TOLD_EXPIRED.format(ref=reservation.id, title=title, dates=dates),
                 reservation_id=reservation.id,
             )
+        )
+    _silence_opted_out(decision, "", False, world)
+    return decision
+
+
+def remind(reservation: Reservation, world: World) -> Decision | None:
+    """The decision when a pending request has waited half its time: the host is reminded,
+    once. None if it is no longer pending or the host was reminded already."""
+    if reservation.status != "pending" or reservation.reminded_at is not None:
+        return None
+    decision = Decision(state="", data={})
+    decision.reminded.append(reservation.id)
+    home = world.property(reservation.property_id)
+    if home is not None:
+        guest = world.person(reservation.guest_phone)
+        text = texts.REMINDER.format(
+            ref=reservation.id,
+            title=texts.shorten(home.title, 30),
+            dates=texts.date_range(reservation.check_in, reservation.check_out),
+            guest=texts.shorten(guest.name, 20) if guest and guest.name else "a guest",
+        )
+        decision.notifications.append(
+            Outgoing(home.host_phone, text, reservation_id=reservation.id)
         )
     _silence_opted_out(decision, "", False, world)
     return decision

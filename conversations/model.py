@@ -42,6 +42,9 @@ class Reservation:
     status: str
     created_at: datetime
     updated_at: datetime
+    # When the host was reminded of this request while it waited; None until then. Stored, so
+    # a restart never reminds twice.
+    reminded_at: datetime | None = None
 
     @property
     def nights(self) -> int:

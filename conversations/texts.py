@@ -16,12 +16,12 @@ NEXT = "Send LIST for homes, MY for your trips, HELP for more."
 
 WELCOME = "Welcome to Airtng: book vacation homes by text. " + NEXT
 HELP_GUEST = (
-    "Airtng: LIST homes, LIST <words> to search, a number to see one, BOOK to ask for it, "
-    "MY trips, WITHDRAW <ref>, MENU. STOP ends texts."
+    "Airtng: LIST homes, LIST <words> <dates> to search, a number to see one, BOOK it, "
+    "MY trips, WITHDRAW <ref>, MENU, HOST lists yours. STOP ends texts."
 )
 HELP_HOST = (
-    "Airtng hosts: REQUESTS to see them, ACCEPT <ref> or REJECT <ref>. Guests: LIST, BOOK, MY, "
-    "WITHDRAW <ref>, MENU. STOP ends texts."
+    "Airtng hosts: REQUESTS, ACCEPT <ref>, REJECT <ref>, HOMES, PAUSE/RESUME/PHOTO <n>, "
+    "PRICE <n> <$>, HOST adds a home. Guests: LIST, BOOK, MY. STOP ends texts."
 )
 NOT_UNDERSTOOD = "Sorry, I didn't get that. " + NEXT
 EMPTY = "Your message was empty. " + NEXT
@@ -31,10 +31,13 @@ APOLOGY = "Sorry, something went wrong on our side and nothing was changed. Plea
 
 NO_HOMES = "No homes are listed right now. Send HELP for what you can do."
 NO_MATCH = 'No homes match "{words}". Send LIST to see all homes.'
+NO_MATCH_FREE = 'No homes match "{words}" and are free {dates}. Send LIST to see all homes.'
+NONE_FREE = "No homes are free {dates}. Send LIST to see all homes, or other dates."
+LIST_DATES_PROBLEM = "{reason} Or send LIST for all homes."
 NO_MORE = "That was the last page. Send a number to see a home, or LIST to start over."
 NO_LIST = "Send LIST first to see homes, then a number to see one."
 NOT_IN_LIST = "There is no home {n} in the list. Send a number from 1 to {last}, or LIST."
-HOME_GONE = "That home is no longer listed. Send LIST for the homes there are now."
+HOME_GONE = "That home is not available now. Send LIST for the homes there are now."
 BOOK_WHICH = "Which home? Send LIST, then BOOK and the home's number, like BOOK 2."
 OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
 
@@ -77,6 +80,75 @@ HOST_ALSO_CLOSED = " Declined as overlapping: {refs}."
 HOST_OVERLAP = (
     "Request {ref} overlaps a confirmed stay at {title}, so it can't be accepted. "
     "Send REJECT {ref}."
+)
+
+# -- hosts listing a home by text: HOST, the steps, SAVE -------------------------------------
+
+LISTING_TITLE = (
+    "Let's list your home. What is it called? Up to 60 letters, like Sunny Beach House. "
+    "MENU to stop."
+)
+LISTING_PLACE = "Where is it? Town and region, like Malibu, CA. MENU to stop."
+LISTING_DESCRIPTION = (
+    "Describe it for guests in a few lines: rooms, beds, what is special. MENU to stop."
+)
+LISTING_PRICE = "The price per night in whole dollars, like 120? MENU to stop."
+LISTING_PHOTO = (
+    "Last, send a photo of the home as a picture message, or SKIP to list it without one. "
+    "MENU to stop."
+)
+LISTING_FIX = "Sorry, {problem}. Please send it again, or MENU to stop."
+LISTING_NOT_A_PHOTO = (
+    "That file is not a photo. Send a picture of the home (JPEG or PNG), or SKIP to list it "
+    "without one."
+)
+LISTING_NO_PHOTO = (
+    "Please attach a photo of the home to your message, or send SKIP to list it without one."
+)
+LISTING_SUMMARY = (
+    '{title}, {place}, ${price}/night, {photo}: "{description}" '
+    "Send SAVE to list it, or MENU to drop it."
+)
+LISTING_WITH_PHOTO = "with a photo"
+LISTING_WITHOUT_PHOTO = "no photo"
+LISTING_CONFIRM_WHAT = "Send SAVE to list your home now, or MENU to drop it."
+LISTING_STALE = "Sorry, that listing can't be saved: {problems}. Send HOST to start again."
+LISTED = "{title} is listed as your home {n}: guests can find and book it now. HOMES shows yours."
+NOTHING_TO_SAVE = "There is no home to save. Send HOST to list one, or HOMES to see yours."
+HOST_WHILE_BOOKING = (
+    "You are in the middle of a booking. Finish it, or send MENU to drop it, then HOST to "
+    "list your home."
+)
+
+# -- hosts managing their homes: HOMES, PAUSE, RESUME, PHOTO, PRICE --------------------------
+
+NO_HOMES_OF_YOURS = "You have no homes listed. Send HOST to list one, or LIST to find a stay."
+WHICH_HOME = "Which home? Send {command} and its number from HOMES, like {command} 1{example}."
+NOT_YOUR_HOME = "You have no home {n}. Send HOMES to see yours, numbered 1 to {last}."
+PAUSED = (
+    "{title} is paused: guests can't find or book it. Pending requests still wait for you. "
+    "RESUME {n} shows it again."
+)
+ALREADY_PAUSED = "{title} is already paused. RESUME {n} shows it again, HOMES lists yours."
+RESUMED = "{title} is live again: guests can find and book it. PAUSE {n} hides it."
+ALREADY_LIVE = "{title} is already live. PAUSE {n} hides it, HOMES lists yours."
+PRICE_SET = "{title} is now ${price} a night for new requests. HOMES shows your homes."
+PRICE_FIX = "Sorry, {problem}. Send e.g. PRICE {n} 120, or HOMES."
+PHOTO_ASK = (
+    "Send the new photo of {title} as a picture message now, or MENU to keep the one it has."
+)
+PHOTO_NOT_A_PHOTO = (
+    "That file is not a photo. Send a picture (JPEG or PNG) for {title}, or MENU to keep "
+    "the old one."
+)
+PHOTO_STILL_WAITING = (
+    "Please attach the photo of {title} to your message, or MENU to keep the old one."
+)
+PHOTO_SET = "New photo of {title} saved: guests see it now. HOMES shows your homes."
+
+REMINDER = (
+    "Reminder: request {ref} ({title}, {dates}, from {guest}) is waiting for you. "
+    "Reply ACCEPT {ref} or REJECT {ref}"
 )
 
 NEW_REQUEST = (
@@ -132,8 +204,16 @@ def night_word(nights: int) -> str:
     return "night" if nights == 1 else "nights"
 
 
-def list_page(properties: Sequence[Property], first: int, total: int, has_more: bool) -> str:
-    lines = [f"Homes {first}-{first + len(properties) - 1} of {total}:"]
+def list_page(
+    properties: Sequence[Property],
+    first: int,
+    total: int,
+    has_more: bool,
+    free: tuple[date, date] | None = None,
+) -> str:
+    """A page of homes; `free` names the dates they are all free on, when the guest gave some."""
+    when = f" free {date_range(*free)}" if free else ""
+    lines = [f"Homes {first}-{first + len(properties) - 1} of {total}{when}:"]
     for number, home in enumerate(properties, start=first):
         lines.append(
             f"{number} {shorten(home.title, TITLE_CHARS)}, {shorten(home.place, 24)} "
@@ -176,3 +256,21 @@ def pending_items(items: Sequence[tuple[Reservation, Property, str]]) -> str:
     )
     more = len(items) - PENDING_SHOWN
     return f"{shown}; and {more} more" if more > 0 else shown
+
+
+HOMES_SHOWN = 20  # 20 of the longest lines stay under 1600 characters
+
+
+def host_homes(homes: Sequence[Property]) -> str:
+    """A host's own homes, numbered in their order (the numbers PAUSE, PRICE... take)."""
+    lines = ["Your homes:"]
+    for number, home in enumerate(homes[:HOMES_SHOWN], start=1):
+        state = "live" if home.active else "paused"
+        photo = "" if home.image_url else ", no photo"
+        lines.append(
+            f"{number} {shorten(home.title, 30)}, ${home.nightly_price}/night, {state}{photo}"
+        )
+    if len(homes) > HOMES_SHOWN:
+        lines.append(f"and {len(homes) - HOMES_SHOWN} more")
+    lines.append("PAUSE <n>, RESUME <n>, PRICE <n> <$>, PHOTO <n>; HOST adds a home.")
+    return "\n".join(lines)

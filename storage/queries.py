@@ -46,7 +46,7 @@ def load_snapshot(conn: sqlite3.Connection, live_since: str, recent_handled: int
             )
         for row in conn.execute(
             "SELECT id, property_id, guest_id, check_in, check_out, message, status, created_at,"
-            " updated_at FROM reservations ORDER BY id"
+            " updated_at, reminded_at FROM reservations ORDER BY id"
         ):
             snap.reservations.append(
                 Reservation(
@@ -59,6 +59,7 @@ def load_snapshot(conn: sqlite3.Connection, live_since: str, recent_handled: int
                     row[6],
                     datetime.fromisoformat(row[7]),
                     datetime.fromisoformat(row[8]),
+                    datetime.fromisoformat(row[9]) if row[9] else None,
                 )
             )
         for row in conn.execute(

@@ -132,6 +132,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX handled_by_at ON handled_messages(at);
     CREATE INDEX reservations_by_status_id ON reservations(status, id);
     """,
+    # 3: hosts are reminded once of a request that waits past half its time to live; the
+    # moment is kept, so a restart neither forgets the reminder nor sends it again.
+    """
+    ALTER TABLE reservations ADD COLUMN reminded_at TEXT;
+    """,
 ]
 
 

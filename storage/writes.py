@@ -67,6 +67,25 @@ def add_property(home: Property, host_id: int, at: datetime) -> Write:
     )
 
 
+def update_property(home: Property, at: datetime) -> Write:
+    """A host changed a home (paused, resumed, a new photo or price): its facts as they are now."""
+    return Write(
+        "UPDATE properties SET title = ?, place = ?, description = ?, image_url = ?,"
+        " nightly_price = ?, active = ?, updated_at = ? WHERE id = ?",
+        (
+            home.title,
+            home.place,
+            home.description,
+            home.image_url,
+            home.nightly_price,
+            int(home.active),
+            stamp(at),
+            home.id,
+        ),
+        must_change=True,
+    )
+
+
 # -- reservations ---------------------------------------------------------------------------
 
 
@@ -94,6 +113,16 @@ def change_reservation(reservation_id: int, old: str, new: str, at: datetime) ->
     return Write(
         "UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
         (new, stamp(at), reservation_id, old),
+        must_change=True,
+    )
+
+
+def remind_reservation(reservation_id: int, at: datetime) -> Write:
+    # Guarded: only a pending request not yet reminded, so a host is reminded once.
+    return Write(
+        "UPDATE reservations SET reminded_at = ? WHERE id = ? AND status = 'pending'"
+        " AND reminded_at IS NULL",
+        (stamp(at), reservation_id),
         must_change=True,
     )
 

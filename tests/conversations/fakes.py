@@ -9,7 +9,7 @@
 answers the bot's world gives (listed homes by id, pending requests by id, only pending and
 confirmed reservations at a home). `apply` performs a decision the way `bot.world.World.perform`
 does for what a turn may read next: the person's name and opt-out flag, the new reservation, the
-status changes. Every decision applied is kept, so a test can read every text the bot said.
+status changes, a home listed or changed by its host, a reminder sent. Every decision applied is kept, so a test can read every text the bot said.
 """
 
 from __future__ import annotations
@@ -109,6 +109,9 @@ class FakeWorld:
     def listed(self) -> Sequence[Property]:
         return sorted((p for p in self.properties if p.active), key=lambda p: p.id)
 
+    def homes_of(self, phone: str) -> Sequence[Property]:
+        return sorted((p for p in self.properties if p.host_phone == phone), key=lambda p: p.id)
+
     def search_index(self) -> Sequence[tuple[str, Property]]:
         return [(f"{h.title} {h.place} {h.description}".casefold(), h) for h in self.listed()]
 
@@ -153,6 +156,19 @@ class FakeWorld:
             reservation = self.reservation(reservation_id)
             assert reservation is not None, f"decision changes unknown reservation {reservation_id}"
             reservation.status = status
+        if decision.new_home is not None:
+            if self.person(sender) is None:
+                self.add_person(sender)
+            decision.new_home.id = max((p.id for p in self.properties), default=0) + 1
+            self.properties.append(decision.new_home)
+        for changed in decision.home_changes:
+            at = next(i for i, p in enumerate(self.properties) if p.id == changed.id)
+            assert self.properties[at].host_phone == changed.host_phone == sender
+            self.properties[at] = changed
+        for reservation_id in decision.reminded:
+            reservation = self.reservation(reservation_id)
+            assert reservation is not None, f"decision reminds of unknown {reservation_id}"
+            reservation.reminded_at = NOW
 
     def said(self) -> list[Outgoing]:
         """Every message the applied decisions sent: replies, then notifications, in order."""

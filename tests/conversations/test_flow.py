@@ -1253,6 +1253,7 @@ def test_expire_a_request_that_is_not_pending(status: str) -> None:
 WORDS = [
     "LIST", "MORE", "BOOK", "SEND", "MY", "WITHDRAW", "MENU", "REQUESTS", "ACCEPT", "REJECT",
     "YES", "NO", "Y", "N", "OK", "HELP", "STOP", "START", "next", "cancel", "#", "Dec", "for",
+    "HOST", "SAVE", "SKIP", "HOMES", "PAUSE", "RESUME", "PHOTO", "PRICE", "LIST beach",
 ]  # fmt: skip
 BODIES = st.one_of(
     st.text(max_size=200),
@@ -1287,6 +1288,25 @@ DRAFTS["asking_name"] = {
     "draft": {**DRAFTS["asking_message"]["draft"], "message": "Hi"},  # type: ignore[dict-item]
 }
 DRAFTS["confirming"] = DRAFTS["asking_name"]
+LISTING_SO_FAR: list[tuple[str, object]] = [
+    ("title", "Sea View"),
+    ("place", "Malibu, CA"),
+    ("description", "Two rooms by the sea."),
+    ("price", 120),
+    ("image_url", None),
+]
+for step, state in enumerate(
+    [
+        "listing_title",
+        "listing_place",
+        "listing_description",
+        "listing_price",
+        "listing_photo",
+        "listing_confirming",
+    ]
+):
+    DRAFTS[state] = {"listing": dict(LISTING_SO_FAR[:step])}
+DRAFTS["replacing_photo"] = {"photo_for": 1}
 
 
 @pytest.mark.parametrize(("state", "body"), [("asking_dates", "Dec 3-7"), ("asking_message", "Hi")])
@@ -1332,6 +1352,7 @@ def test_decide_never_raises_and_stays_in_a_known_state(
         assert "draft" in decision.data
     else:
         assert "draft" not in decision.data
+    assert ("listing" in decision.data) == decision.state.startswith("listing_")
     person = FUZZ_WORLD.person(phone)
     silenced = decision.opted_out or (decision.opted_out is None and person and person.opted_out)
     if silenced:

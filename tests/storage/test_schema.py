@@ -233,8 +233,12 @@ WRITES: dict[str, Write] = {
     "add_person": writes.add_person(Person(500, "+15550000500"), AT),
     "update_person": writes.update_person(GUEST, AT),
     "add_property": writes.add_property(Property(9, HOST.phone, "T", "P", "D", 10), HOST.id, AT),
+    "update_property": writes.update_property(
+        Property(1, HOST.phone, "T", "P", "D", 10, active=False), AT
+    ),
     "add_reservation": writes.add_reservation(reservation(90), GUEST.id),
     "change_reservation": writes.change_reservation(1, "pending", "confirmed", AT),
+    "remind_reservation": writes.remind_reservation(1, AT),
     "add_conversation": writes.add_conversation(
         Conversation(900, BOT, GUEST.phone, "start", AT, AT)
     ),
