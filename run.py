@@ -5,16 +5,21 @@
     python run.py add-home --host +14155550100 --title "Beach House" --place Malibu \\
         --description "On the sand" --price 250          # prints the new home's id
     python run.py send --from +15550001111 LIST          # text the running bot, print its answer
+    python run.py chat --from +15550001111               # a phone in the terminal (dev mode)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import sys
+import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     send = commands.add_parser("send", help="text the running bot as Twilio would; print replies")
     send.add_argument("--from", dest="sender", required=True, help="the phone texting the bot")
     send.add_argument("body", nargs="+", help="the message")
+    chat = commands.add_parser(
+        "chat", help="be a phone in this terminal, through the dev server's simulator"
+    )
+    chat.add_argument("--from", dest="sender", required=True, help="the phone you are")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -74,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(add_home(config, args))
     if args.command == "send":
         return asyncio.run(send_sms(config, args.sender, " ".join(args.body)))
+    if args.command == "chat":
+        return asyncio.run(chat_sms(config, args.sender))
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -222,6 +233,105 @@ async def send_sms(config: Config, sender: str, body: str) -> int:
         media = [m.text for m in message.iter("Media")]
         print(f"[to {to}] {words or ''}" + (f" [photo {media[0]}]" if media else ""))
     return 0
+
+
+async def chat_sms(config: Config, sender: str) -> int:
+    """Be `sender`'s phone in the terminal: each line is texted through the dev server's phone
+    simulator (a signed webhook with Twilio's cookie jar, shared with the browser page), and
+    every message to this phone is printed as it arrives, replies and REST texts alike."""
+    try:
+        phone = e164(sender)
+    except NotAPhoneNumber as error:
+        print(f"run.py chat: {error}", file=sys.stderr)
+        return 2
+    base = f"http://{config.server.host}:{config.server.port}"
+    headers = {"X-Simulator": "1"}
+    printed: set[int] = set()  # a reply comes in the send's answer and on the stream: once
+
+    def show(event: dict[str, Any]) -> None:
+        if event["id"] in printed or event["phone"] != phone or event["direction"] == "out":
+            return
+        printed.add(event["id"])
+        mark = "!" if event["direction"] == "note" else "<"
+        photos = "".join(f" [photo {url}]" for url in event["media"])
+        print(f"{mark} {event['body']}{photos} ({event['via']})", flush=True)
+
+    async with aiohttp.ClientSession() as session:
+        try:
+            async with session.get(base + "/simulator/state") as response:
+                if response.status == 404:
+                    print(
+                        "run.py chat: the server is not in dev mode (no simulator)", file=sys.stderr
+                    )
+                    return 2
+                state = await response.json()
+        except aiohttp.ClientError:
+            print(f"run.py chat: no server at {base}; start it: python run.py", file=sys.stderr)
+            return 1
+        print(
+            f"You are {phone}, texting the bot at {state['bot_number']}. Type a message and "
+            "Enter; /jump moves Twilio's clock 4 hours; Ctrl-D ends.",
+            flush=True,
+        )
+        stream = asyncio.create_task(_follow(session, base, phone, state["last_id"], show))
+        lines = _stdin_lines()
+        try:
+            while (line := await lines.get()) is not None:
+                body = line.strip()
+                if not body:
+                    continue
+                path, form = "/simulator/send", {"from": phone, "body": body}
+                if body == "/jump":
+                    path, form = "/simulator/jump", {}
+                async with session.post(base + path, data=form, headers=headers) as response:
+                    answer = await response.json(content_type=None)
+                if response.status != 200:
+                    print(f"! {answer.get('error', response.status)}", flush=True)
+                elif path == "/simulator/jump":
+                    print(f"! Twilio's clock is {answer['offset_hours']:g} h ahead", flush=True)
+                else:
+                    for event in answer["events"]:
+                        show(event)
+        finally:
+            stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stream
+    return 0
+
+
+async def _follow(
+    session: aiohttp.ClientSession,
+    base: str,
+    phone: str,
+    after: int,
+    show: Callable[[dict[str, Any]], None],
+) -> None:
+    """Print what the simulator's event stream brings this phone (REST texts arrive here)."""
+    url = base + "/simulator/events"
+    async with session.get(
+        url, params={"phone": phone, "after": str(after)}, timeout=aiohttp.ClientTimeout()
+    ) as response:
+        while raw := await response.content.readline():
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                event = json.loads(line.removeprefix("data: "))
+                if "phone" in event:
+                    show(event)
+
+
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines typed (or piped) on stdin, then None. A daemon thread reads them: blocking reads of
+    a terminal or a file have no portable asyncio form, and the thread must not outlive us."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    return lines
 
 
 if __name__ == "__main__":

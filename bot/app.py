@@ -30,6 +30,7 @@ from bot.outbox import OutboxWorker, twilio_client
 from bot.routes import setup_routes
 from bot.services import SERVICES, Services, utc_now
 from bot.sessions import Sessions
+from bot.simulator.web import Simulator
 from bot.turns import TurnRunner
 from bot.world import World
 from storage import writes
@@ -54,8 +55,9 @@ def create_app(
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     dev_twilio = DevTwilio("", "", printer) if config.dev_mode else None
+    simulator = Simulator(config, dev_twilio) if dev_twilio is not None else None
     app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio))
-    setup_routes(app, dev_twilio)
+    setup_routes(app, dev_twilio, simulator)
     return app
 
 
@@ -188,10 +190,11 @@ def _announce(config: Config, world: World, printer: Callable[[str], None]) -> N
     if config.dev_mode:
         printer(
             f"Airtng by SMS, dev mode: {len(world.listed())} homes, serving {url}\n"
+            f"  Open {url}/ : the phone simulator, a guest and a host texting the bot.\n"
             f"  Bot number {config.twilio.phone_number}; texts it sends are printed here.\n"
             f"  Admin API: {url}/admin/api/reservations with the header\n"
             f"    Authorization: Bearer {config.admin.token}\n"
-            f"  Text the bot: python run.py send --from +15550001111 LIST"
+            f"  Or from a terminal: python run.py chat --from +15550001111"
         )
     else:
         printer(f"Airtng by SMS: serving {url}/sms for Twilio number {config.twilio.phone_number}")

@@ -8,11 +8,14 @@ from aiohttp import web
 
 from bot import admin, webhook
 from bot.dev_twilio import DevTwilio
+from bot.simulator.web import Simulator
 
 STATIC = Path(__file__).parent / "static"
 
 
-def setup_routes(app: web.Application, dev_twilio: DevTwilio | None) -> None:
+def setup_routes(
+    app: web.Application, dev_twilio: DevTwilio | None, simulator: Simulator | None = None
+) -> None:
     app.router.add_post("/sms", webhook.inbound_sms)
     app.router.add_post("/reservation/incoming", webhook.inbound_sms)  # the seed's route
     app.router.add_post("/sms/status", webhook.message_status)
@@ -21,3 +24,5 @@ def setup_routes(app: web.Application, dev_twilio: DevTwilio | None) -> None:
     app.router.add_static("/static/", STATIC)
     if dev_twilio is not None:
         app.add_routes(dev_twilio.routes())
+    if simulator is not None:
+        simulator.setup(app)  # dev mode's phone simulator at / and /simulator
