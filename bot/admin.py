@@ -33,6 +33,13 @@ def authorised(request: web.Request) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+def _whole_dollars(value: object) -> int:
+    # JSON true or 1.9 must not become a price of $1.
+    if type(value) is not int:
+        raise ValueError(f"nightly_price must be a whole number of dollars, not {value!r}")
+    return value
+
+
 def api_app() -> web.Application:
     """The JSON API as a sub-application, so only its requests pass the token check."""
     app = web.Application(middlewares=[require_token])
@@ -118,7 +125,7 @@ async def add_property(request: web.Request) -> web.Response:
             str(facts["title"]).strip(),
             str(facts["place"]).strip(),
             str(facts["description"]).strip(),
-            int(facts["nightly_price"]),
+            _whole_dollars(facts["nightly_price"]),
             str(facts["image_url"]) if facts.get("image_url") else None,
         )
         host_name = str(facts["host_name"]).strip() if facts.get("host_name") else None

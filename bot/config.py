@@ -65,7 +65,9 @@ class SessionConfig:
 @dataclass(frozen=True, slots=True)
 class OutboxConfig:
     concurrency: int = 8
-    max_attempts: int = 8
+    # Transient failures (429, 5xx, network) are retried up to this many times, at most
+    # max_delay_seconds apart: about a day with the defaults. Permanent ones fail at once.
+    max_attempts: int = 300
     base_delay_seconds: float = 2.0
     max_delay_seconds: float = 300.0
     request_timeout_seconds: float = 15.0
@@ -173,6 +175,13 @@ def _checked(config: Config) -> Config:
         ZoneInfo(config.booking.timezone)
     except Exception as error:
         raise ConfigError(f"[booking] timezone {config.booking.timezone!r} is unknown") from error
+    number = config.twilio.phone_number
+    if not config.dev_mode and not (number.startswith("+") and number[1:].isdigit()):
+        # Notifications that are not replies (expiry notices, reminders) are sent from it.
+        raise ConfigError(
+            f"[twilio] phone_number must be the bot's number in E.164 (like +14155550100), "
+            f"not {number!r}"
+        )
     if config.dev_mode and not is_loopback(config.server.host):
         # Dev mode has no real credentials: anyone who can reach it could sign webhooks.
         raise ConfigError(

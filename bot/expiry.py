@@ -24,7 +24,12 @@ async def expire_due(turns: TurnRunner, ttl: timedelta, bot_phone: str, now: dat
     """Expire every pending request older than `ttl` and remind the hosts of those older than
     half of it; returns how many expired."""
     expired = reminded = 0
-    for reservation in turns.world.pending():
+    for listed in turns.world.pending():
+        # Each step awaits a commit, and memory may be rebuilt meanwhile: decide on what the
+        # current world holds now, never on the object listed before.
+        reservation = turns.world.reservation(listed.id)
+        if reservation is None or reservation.status != "pending":
+            continue
         waited = now - reservation.created_at
         if waited >= ttl:
             decision = expire(reservation, turns.world)

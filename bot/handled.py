@@ -63,6 +63,10 @@ class SidIndex:
         return False
 
 
+class TurnFailed(Exception):
+    """Given to retries waiting on a turn that failed and changed nothing: run it again."""
+
+
 class HandledMessages:
     """A sid being handled right now has a future here, so a concurrent retry waits for the
     first answer instead of running the turn again. Look-ups that must ask the database are
@@ -106,10 +110,12 @@ class HandledMessages:
         if twiml is not None:
             self.remember(sid, twiml)
         for future in waiting:
+            if future.done():
+                continue
             if twiml is not None:
                 future.set_result(twiml)
             else:
-                future.cancel()
+                future.set_exception(TurnFailed(sid))
 
     async def stored(self, sid: str) -> str | None:
         if sid not in self._index:

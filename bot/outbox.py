@@ -188,7 +188,8 @@ class OutboxWorker:
         if item.status == "sending":
             # The last attempt's outcome is unknown: Twilio may hold the message already.
             try:
-                sid = await self._find_sent(item)
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    sid = await self._find_sent(item)
             except (TwilioRestException, aiohttp.ClientError, TimeoutError, OSError) as error:
                 await self._retry(
                     item, attempts, None, f"checking an earlier attempt: {error}", True
@@ -230,6 +231,11 @@ class OutboxWorker:
         if status != "sent":
             out.append(writes.outbox_status(sid, status, code, self.clock()))
         await self.db.write(out)
+        # A callback that came while that commit was on its way may have been applied before
+        # the row knew its sid (a group commit runs statements in batches): apply it again.
+        late = self._early.pop(sid, None)
+        if late is not None:
+            await self.db.write([writes.outbox_status(sid, late[0], late[1], self.clock())])
 
     async def _find_sent(self, item: OutboxItem) -> str | None:
         created = datetime.fromisoformat(item.created_at) - timedelta(minutes=2)

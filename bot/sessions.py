@@ -56,7 +56,10 @@ class Sessions:
         for part in cookie_header.split(";"):
             name, _, value = part.strip().partition("=")
             if name == COOKIE_NAME:
-                return value.strip('"')
+                value = value.strip('"')
+                # Only a value we could have issued is worth checking (and compare_digest
+                # refuses non-ASCII text).
+                return value if value.isascii() else None
         return None
 
     def names(self, cookie: str | None, conversation: Conversation | None) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.handled import HandledMessages
+from bot.handled import HandledMessages, TurnFailed
 from bot.sessions import Sessions
 from bot.twiml import render
 from bot.world import TurnFacts, World
@@ -119,6 +119,9 @@ class TurnRunner:
         try:
             await self.locks.acquire(pair)
             try:
+                if not self._ready.is_set():
+                    # Memory is being rebuilt: decide only on the rebuilt world.
+                    await self._ready.wait()
                 stored = await self.handled.stored(sms.sid)
                 if stored is not None:
                     twiml = stored
@@ -135,7 +138,7 @@ class TurnRunner:
             return self._answer(sms, known, replayed=True)
         try:
             twiml = await known
-        except asyncio.CancelledError:
+        except TurnFailed:
             # The first delivery failed and was rolled back: this one runs the turn afresh.
             return await self.run(sms, None)
         return self._answer(sms, twiml, replayed=True)
@@ -159,7 +162,7 @@ class TurnRunner:
             decision = decide(Inbound(sms.phone, sms.body, sms.media), conversation, world, rules)
         except Exception:
             log.exception("turn %s failed while deciding; nothing was changed", sms.sid)
-            return None, Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+            return None, self._apology(sms)
         twiml = render(decision.replies, sms.phone)
         urls = tuple(url for url, _ in sms.media)
         facts = TurnFacts(sms.sid, sms.phone, sms.bot_phone, sms.body, urls, now)
@@ -169,10 +172,16 @@ class TurnRunner:
         except Exception:
             log.exception("turn %s failed while committing; reloading from the database", sms.sid)
             await self.reload()
-            return None, Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+            return None, self._apology(sms)
         if decision.notifications:
             self.on_queued()
         return twiml, Answer(twiml, self.sessions.cookie_for(conversation))
+
+    def _apology(self, sms: InboundSms) -> Answer:
+        person = self.world.person(sms.phone)
+        if person is not None and person.opted_out:
+            return Answer(render([], sms.phone), None)  # nothing, even an apology, after STOP
+        return Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
 
     async def perform_expiry(
         self, decision: Decision, bot_phone: str, now: datetime | None = None

@@ -24,9 +24,12 @@ MAX_MEDIA = 10  # Twilio's limit of media per message
 TWIML = "text/xml"
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
 async def inbound_sms(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await read_form(request)
     verify_signature(services, request, form)
     sms = read_inbound(form)
     sessions = services.turns.sessions
@@ -40,7 +43,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
 async def message_status(request: web.Request) -> web.Response:
     """Twilio's status callback for a message we sent: update the outbox and the log. 204."""
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await read_form(request)
     verify_signature(services, request, form)
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
@@ -51,6 +54,13 @@ async def message_status(request: web.Request) -> web.Response:
         services.outbox.status_reported(sid, status, code)
         await services.db.write([writes.outbox_status(sid, status, code, services.clock())])
     return web.Response(status=204)
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """Twilio posts forms url-encoded; anything else (multipart files...) is not Twilio."""
+    if request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(text=f"Content-Type must be {FORM}")
+    return await request.post()
 
 
 def verify_signature(services: Services, request: web.Request, form: MultiDictProxy[Any]) -> None:

@@ -24,6 +24,10 @@ from storage.queries import Snapshot
 OPEN = ("pending", "confirmed")
 
 
+class StaleDecision(RuntimeError):
+    """A decision about a reservation that has changed since: refused, nothing performed."""
+
+
 class TurnFacts(NamedTuple):
     """What the bot knows about the inbound message, beyond what the conversation decides."""
 
@@ -134,6 +138,7 @@ class World:
         twiml: str,
     ) -> list[Write]:
         """Apply a turn's decision to memory and return the writes that persist it all."""
+        self._check_changes(decision.changes)
         out: list[Write] = []
         person = self._person(turn.phone, turn.at, out)
         if (decision.name and decision.name != person.name) or (
@@ -184,6 +189,7 @@ class World:
         return out
 
     def perform_expiry(self, decision: Decision, bot_phone: str, now: datetime) -> list[Write]:
+        self._check_changes(decision.changes)
         """Apply an expiry or a reminder (conversations.flow.expire, remind)."""
         out: list[Write] = []
         self._change_reservations(decision.changes, now, out)
@@ -268,6 +274,15 @@ class World:
         self._last["reservations"] = max(self._last["reservations"], reservation.id)
         self._index(reservation)
         out.append(writes.add_reservation(reservation, guest.id))
+
+    def _check_changes(self, changes: list[tuple[int, str]]) -> None:
+        """Before anything is performed: only a pending request changes, so a decision made on
+        a stale view (a reservation decided since) is refused whole."""
+        for reservation_id, _ in changes:
+            reservation = self.reservations.get(reservation_id)
+            if reservation is None or reservation.status != "pending":
+                status = reservation.status if reservation else "unknown"
+                raise StaleDecision(f"request {reservation_id} is {status}")
 
     def _change_reservations(
         self, changes: list[tuple[int, str]], now: datetime, out: list[Write]

@@ -180,12 +180,13 @@ def admin_conversations(
         rows = conn.execute(
             "SELECT m.direction, m.body, m.media, m.at, COALESCE(o.status, m.status) AS status"
             " FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id"
-            " WHERE m.conversation_id = ? ORDER BY m.id LIMIT ?",
+            " WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?",
             (conversation["id"], messages_each),
         )
+        # The newest messages when there are more than fit, shown in the order they came.
         conversation["messages"] = [
             {"direction": d, "body": b, "media": json.loads(m), "at": at, "status": s}
-            for d, b, m, at, s in rows
+            for d, b, m, at, s in reversed(rows.fetchall())
         ]
     return conversations
 

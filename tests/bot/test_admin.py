@@ -314,3 +314,22 @@ async def test_limit_and_offset_page_through(bot: Bot) -> None:
     assert [len(p) for p in pages] == [1, 1, 1, 0]
     assert [p[0]["id"] for p in pages[:3]] == [c["id"] for c in everything]
     assert len(await bot.admin("/admin/api/conversations?limit=1000&offset=0")) == 3
+
+
+@pytest.mark.parametrize("price", [1.9, True, "120", None])
+async def test_a_home_price_must_be_a_whole_number_of_dollars(bot: Bot, price: object) -> None:
+    body = {
+        "host_phone": "+15550100009",
+        "title": "Odd Price",
+        "place": "Nowhere",
+        "description": "Priced oddly.",
+        "nightly_price": price,
+    }
+    async with bot.session.post(
+        bot.url + "/admin/api/properties",
+        json=body,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ) as response:
+        assert response.status == 400, await response.text()
+    homes = await bot.admin("/admin/api/properties")
+    assert "Odd Price" not in [h["title"] for h in homes]

@@ -113,7 +113,11 @@ def test_an_empty_environment_variable_does_not_erase_the_file(tmp_path: Path) -
 
 
 def test_credentials_from_the_environment_alone(tmp_path: Path) -> None:
-    environ = {"TWILIO_ACCOUNT_SID": "ACenv00000000000000000000000000000", "TWILIO_AUTH_TOKEN": "t"}
+    environ = {
+        "TWILIO_ACCOUNT_SID": "ACenv00000000000000000000000000000",
+        "TWILIO_AUTH_TOKEN": "t",
+        "TWILIO_PHONE_NUMBER": "+14155550100",
+    }
     config = load_config(write(tmp_path, ""), environ)
     assert config.dev_mode is False
     assert config.twilio.auth_token == "t"
@@ -122,7 +126,7 @@ def test_credentials_from_the_environment_alone(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("twilio", "dev_mode"),
     [
-        ('account_sid = "AC1"\nauth_token = "t"', False),
+        ('account_sid = "AC1"\nauth_token = "t"\nphone_number = "+14155550100"', False),
         ('account_sid = "AC1"\nauth_token = ""', True),
         ('account_sid = ""\nauth_token = "t"', True),
         ('auth_token = "t"', True),
@@ -136,6 +140,13 @@ def test_dev_mode_is_on_when_a_credential_is_missing(
 ) -> None:
     config = load_config(write(tmp_path, f"[twilio]\n{twilio}\n"), {})
     assert config.dev_mode is dev_mode
+
+
+@pytest.mark.parametrize("number", ["", "4155550100", "+1 415 555 0100", "AIRTNG"])
+def test_outside_dev_mode_the_bot_number_must_be_e164(tmp_path: Path, number: str) -> None:
+    text = f'[twilio]\naccount_sid = "AC1"\nauth_token = "t"\nphone_number = "{number}"\n'
+    with pytest.raises(ConfigError, match="phone_number"):
+        load_config(write(tmp_path, text), {})
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])

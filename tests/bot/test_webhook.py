@@ -579,3 +579,28 @@ async def test_control_characters_and_entities_keep_the_twiml_valid(
     assert message.text == reply
     logged = [m["body"] for m in await messages_of(bot, GUEST) if m["direction"] == "in"]
     assert logged[-1] == body
+
+
+# -- what is not a Twilio form ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/sms", "/sms/status"])
+async def test_a_multipart_post_is_refused_before_any_signature_work(bot: Bot, path: str) -> None:
+    """Twilio posts url-encoded forms; a multipart file upload is refused (415), not a 500."""
+    form = aiohttp.FormData()
+    form.add_field("From", "+15550001111")
+    form.add_field("file", b"\x00\x01", filename="x.bin", content_type="application/octet-stream")
+    async with bot.session.post(
+        bot.url + path, data=form, headers={"X-Twilio-Signature": "x"}
+    ) as response:
+        assert response.status == 415
+        assert "x-www-form-urlencoded" in await response.text()
+
+
+async def test_a_non_ascii_session_cookie_is_ignored(bot: Bot) -> None:
+    await bot.add_home(HOSTS[0], "Beach House")
+    guest = bot.phone("+15550001111")
+    assert (await guest.ask("LIST")).startswith("Homes 1-")
+    guest.cookies["airtng_session"] = ("1.\u00e9t\u00e9", float("inf"))
+    # The pair's live conversation goes on: a number picks from the list it was shown.
+    assert (await guest.ask("1")).startswith("1 ")

@@ -434,9 +434,9 @@ async def test_admin_conversations_with_messages_and_delivery_status(db: Databas
     assert ids(await db.read(admin_conversations, "+15557777777", 100, 0, 1000)) == []
     assert ids(await db.read(admin_conversations, None, 2, 1, 1000)) == [3, 2]
     assert ids(await db.read(admin_conversations, GUEST.phone, 1, 1, 1000)) == [1]
-    # At most `messages_each` messages per conversation, the first ones.
+    # At most `messages_each` messages per conversation: the newest ones, oldest first.
     [host] = await db.read(admin_conversations, HOST.phone, 10, 0, 2)
-    assert [m["body"] for m in host["messages"]] == ["New request 1", "Reminder"]
+    assert [m["body"] for m in host["messages"]] == ["Reminder", "ACCEPT"]
 
 
 async def test_admin_outbox(db: Database) -> None:
