@@ -51,7 +51,7 @@ ASK_MESSAGE = (
     "who you are, why you travel."
 )
 MESSAGE_EMPTY = "Please write a few words for the host, or MENU to stop."
-ASK_NAME = "And what name should the host see?"
+ASK_NAME = "And what name should the host see? (MENU to stop)"
 NAME_BAD = "Please send just your name (up to 40 letters), or MENU to stop."
 SUMMARY = (
     '{title}, {dates} ({nights} {night_word}), ${total}, as {name}: "{message}". '
@@ -169,8 +169,12 @@ GUEST_EXPIRED = (
     "Request {ref} for {title} ({dates}) got no answer in time and has expired. "
     "Send LIST to try another home."
 )
-HOST_TOLD_WITHDRAWN = "Request {ref} for {title} ({dates}) was withdrawn by the guest."
-HOST_TOLD_EXPIRED = "Request {ref} for {title} ({dates}) expired without an answer."
+HOST_TOLD_WITHDRAWN = (
+    "Request {ref} for {title} ({dates}) was withdrawn by the guest. REQUESTS shows the rest."
+)
+HOST_TOLD_EXPIRED = (
+    "Request {ref} for {title} ({dates}) expired without an answer. REQUESTS shows the rest."
+)
 
 STATUS_WORDS = {
     "pending": "waiting for the host",

@@ -59,7 +59,7 @@ async def test_a_request_unanswered_past_the_ttl_expires(bot: Bot, clock: Clock)
     new_request, expired = bodies_to(bot, HOST)
     assert new_request.startswith(f"New request {ref}:")
     assert expired.startswith(f"Request {ref} for Beach House (")
-    assert expired.endswith("expired without an answer.")
+    assert expired.endswith("expired without an answer. REQUESTS shows the rest.")
     assert {r["to"]: r["status"] for r in await outbox_rows(bot)} == {
         GUEST: "delivered",
         HOST: "delivered",

@@ -694,7 +694,11 @@ def test_withdraw_own_pending_request_tells_the_host() -> None:
     assert decision.changes == [(mine.id, "withdrawn")]
     assert [(r.to, r.body) for r in decision.replies] == [(GUEST, texts.WITHDRAWN.format(ref=1))]
     assert [(n.to, n.body, n.reservation_id) for n in decision.notifications] == [
-        (HOST2, "Request 1 for City Loft (Dec 3-7) was withdrawn by the guest.", 1)
+        (
+            HOST2,
+            "Request 1 for City Loft (Dec 3-7) was withdrawn by the guest. REQUESTS shows the rest.",
+            1,
+        )
     ]
     assert mine.status == "withdrawn"
 
@@ -1228,7 +1232,11 @@ def test_expire_a_pending_request_tells_guest_and_host() -> None:
             "Send LIST to try another home.",
             1,
         ),
-        (HOST, "Request 1 for Beach House (Dec 3-7) expired without an answer.", 1),
+        (
+            HOST,
+            "Request 1 for Beach House (Dec 3-7) expired without an answer. REQUESTS shows the rest.",
+            1,
+        ),
     ]
 
 

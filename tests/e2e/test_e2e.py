@@ -117,7 +117,7 @@ async def book(guest: Handset, search: str, title: str, dates: str, message: str
     assert (await guest.ask("BOOK")).startswith(f"Booking {title}. Which dates?")
     assert "Now a short note for the host" in await guest.ask(dates)
     answer = await guest.ask(message)
-    if answer == "And what name should the host see?":
+    if answer == "And what name should the host see? (MENU to stop)":
         answer = await guest.ask(name)
     assert answer.startswith(f"{title}, {dates}") and f"as {name}" in answer, answer
     sent = await guest.ask("SEND")
@@ -208,7 +208,10 @@ async def test_guest_books_with_dates_a_message_and_a_name(story: Story) -> None
         'Booking Beach House. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
     )
     assert (await ana.ask(said(5, 9))).startswith(f"{said(5, 9)}, 4 nights, $1000. Now a short")
-    assert await ana.ask("We are two quiet painters.") == "And what name should the host see?"
+    assert (
+        await ana.ask("We are two quiet painters.")
+        == "And what name should the host see? (MENU to stop)"
+    )
     summary = await ana.ask("Ana")
     assert summary == (
         f'Beach House, {said(5, 9)} (4 nights), $1000, as Ana: "We are two quiet painters.". '
