@@ -60,7 +60,11 @@ async def read_form(request: web.Request) -> MultiDictProxy[Any]:
     """Twilio posts forms url-encoded; anything else (multipart files...) is not Twilio."""
     if request.content_type != FORM:
         raise web.HTTPUnsupportedMediaType(text=f"Content-Type must be {FORM}")
-    return await request.post()
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, LookupError) as error:
+        # Bytes that are not UTF-8, or a charset nobody knows: not what Twilio sends.
+        raise web.HTTPBadRequest(text=f"Unreadable form: {error}") from error
 
 
 def verify_signature(services: Services, request: web.Request, form: MultiDictProxy[Any]) -> None:

@@ -1,0 +1,1 @@
+"""Nothing lost, nobody let in: crashes, outages, races, replays and hostile input (issue 4)."""
