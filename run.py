@@ -6,6 +6,9 @@
         --description "On the sand" --price 250          # prints the new home's id
     python run.py send --from +15550001111 LIST          # text the running bot, print its answer
     python run.py chat --from +15550001111               # a phone in the terminal (dev mode)
+    python run.py logs [--phone P] [--since 2026-07-01] [--format text|jsonl|csv]
+    python run.py reservations [--status pending]        # the operator's questions, offline
+    python run.py retention --days 90                    # empty message bodies older than that
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import json
 import logging
 import sys
@@ -20,7 +24,7 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +40,16 @@ from bot.services import utc_now
 from bot.turns import load_world
 from conversations.listing import check_home
 from conversations.model import Property
+from storage import console_queries, writes
 from storage.db import Database
 
 log = logging.getLogger("airtng")
+RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
+LOG_FIELDS = (
+    "id", "conversation_id", "at", "direction", "phone", "body", "media", "status",
+    "error_code", "state_before", "state_after",
+)  # fmt: skip
+BATCH = 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +73,16 @@ def main(argv: list[str] | None = None) -> int:
         "chat", help="be a phone in this terminal, through the dev server's simulator"
     )
     chat.add_argument("--from", dest="sender", required=True, help="the phone you are")
+    logs = commands.add_parser("logs", help="print the message log (transcripts)")
+    logs.add_argument("--phone", help="only this person's messages (any format)")
+    logs.add_argument("--since", help="only messages from this date (YYYY-MM-DD) on")
+    logs.add_argument("--format", choices=("text", "jsonl", "csv"), default="text")
+    listed = commands.add_parser("reservations", help="print the reservations, newest first")
+    listed.add_argument("--status", choices=RESERVATION_STATUSES)
+    retention = commands.add_parser(
+        "retention", help="empty message bodies older than N days (counts and bookings stay)"
+    )
+    retention.add_argument("--days", type=int, required=True)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -85,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(send_sms(config, args.sender, " ".join(args.body)))
     if args.command == "chat":
         return asyncio.run(chat_sms(config, args.sender))
+    if args.command == "logs":
+        return asyncio.run(print_logs(config, args.phone, args.since, args.format))
+    if args.command == "reservations":
+        return asyncio.run(print_reservations(config, args.status))
+    if args.command == "retention":
+        return asyncio.run(apply_retention(config, args.days))
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -332,6 +359,93 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
 
     threading.Thread(target=read, name="stdin", daemon=True).start()
     return lines
+
+
+# -- the operator's questions from the command line ---------------------------------------------
+
+
+async def print_logs(config: Config, phone: str | None, since: str | None, form: str) -> int:
+    """Messages in order, a batch at a time (a million of them never sit in memory)."""
+    try:
+        number = e164(phone) if phone else None
+        start = date.fromisoformat(since).isoformat() if since else None
+    except (NotAPhoneNumber, ValueError) as error:
+        print(f"run.py logs: {error}", file=sys.stderr)
+        return 2
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        out = csv.writer(sys.stdout) if form == "csv" else None
+        if out is not None:
+            out.writerow(LOG_FIELDS)
+        after = 0
+        while rows := await db.read(console_queries.logs, number, start, BATCH, after):
+            for row in rows:
+                if out is not None:
+                    out.writerow([row[field] for field in LOG_FIELDS])
+                elif form == "jsonl":
+                    print(json.dumps({**row, "media": json.loads(row["media"] or "[]")}))
+                else:
+                    arrow = "->" if row["direction"] == "in" else "<-"
+                    states = (
+                        f" [{row['state_before']} -> {row['state_after']}]"
+                        if row["state_before"] or row["state_after"]
+                        else ""
+                    )
+                    code = f" (error {row['error_code']})" if row["error_code"] else ""
+                    body = row["body"].replace("\n", "\n    ")  # a message's own lines, indented
+                    print(
+                        f"{row['at']} #{row['conversation_id']} {row['phone']} {arrow} bot"
+                        f" {row['status']}{code}{states}: {body}"
+                    )
+            after = rows[-1]["id"]
+        return 0
+    finally:
+        await db.close()
+
+
+async def print_reservations(config: Config, status: str | None) -> int:
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        where = console_queries.ReservationFilter(status=status)
+        offset = 0
+        while rows := await db.read(console_queries.reservations, where, BATCH, offset):
+            for r in rows:
+                print(
+                    f"{r['id']}\t{r['status']}\t{r['property_title']}\t{r['check_in']} to"
+                    f" {r['check_out']}\tguest {r['guest_phone']}\thost {r['host_phone']}"
+                    f"\trequested {r['created_at']}"
+                )
+            offset += len(rows)
+        return 0
+    finally:
+        await db.close()
+
+
+async def apply_retention(config: Config, days: int) -> int:
+    """Empty the bodies of messages older than `days` days; rows, counts, states, delivery
+    statuses and reservations stay. Logged as an operator action."""
+    if days < 0:
+        print("run.py retention: --days must be 0 or more", file=sys.stderr)
+        return 2
+    now = utc_now()
+    cutoff = now - timedelta(days=days)
+    db = await Database.open(config.database_path, config.storage.durability)
+    try:
+        messages, outbox = await db.read(console_queries.retention_counts, writes.stamp(cutoff))
+        summary = (
+            f"{messages} message bodies and {outbox} outbox texts"
+            f" older than {cutoff:%Y-%m-%d %H:%M} UTC"
+        )
+        await db.write(
+            [
+                *writes.forget_bodies_before(cutoff),
+                writes.operator_action("retention", f"older than {days} days", summary, now),
+            ]
+        )
+        print(f"Removed {summary}; message counts, times, states and reservations are kept.")
+        return 0
+    finally:
+        await db.close()
 
 
 if __name__ == "__main__":

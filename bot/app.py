@@ -192,6 +192,7 @@ def _announce(config: Config, world: World, printer: Callable[[str], None]) -> N
             f"Airtng by SMS, dev mode: {len(world.listed())} homes, serving {url}\n"
             f"  Open {url}/ : the phone simulator, a guest and a host texting the bot.\n"
             f"  Bot number {config.twilio.phone_number}; texts it sends are printed here.\n"
+            f"  Operator console: {url}/admin (sign in with the admin token below)\n"
             f"  Admin API: {url}/admin/api/reservations with the header\n"
             f"    Authorization: Bearer {config.admin.token}\n"
             f"  Or from a terminal: python run.py chat --from +15550001111"

@@ -137,6 +137,46 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE reservations ADD COLUMN reminded_at TEXT;
     """,
+    # 4: the operator console (bot/console): every filter it offers has an index.
+    # Words in messages: an external-content FTS5 index over messages.body, kept in step by
+    # triggers (a LIKE would read every message of the filtered set; FTS5 answers a word from
+    # its own b-tree). Conversations by state, newest first; reservations by check-in date and
+    # by creation (the overview's requests per day); the outbox rows of a reservation (its
+    # history); messages and outbox rows by time (the overview and `run.py retention`); people
+    # who opted out.
+    # operator_actions: what operators did (a retried delivery, a redaction), shown and kept.
+    """
+    CREATE INDEX conversations_by_state ON conversations(state, last_at);
+    CREATE INDEX reservations_by_check_in ON reservations(check_in);
+    CREATE INDEX reservations_by_created ON reservations(created_at);
+    CREATE INDEX outbox_by_reservation ON outbox(reservation_id, id)
+        WHERE reservation_id IS NOT NULL;
+    CREATE INDEX messages_by_at ON messages(at);
+    CREATE INDEX outbox_by_created ON outbox(created_at);
+    CREATE INDEX people_opted_out ON people(opted_out) WHERE opted_out = 1;
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id');
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+    END;
+
+    CREATE TABLE operator_actions (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL,
+        action TEXT NOT NULL,      -- retry | redact | retention
+        target TEXT NOT NULL,      -- what it acted on: "outbox 12", "person 3"
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX operator_actions_by_at ON operator_actions(at);
+    """,
 ]
 
 

@@ -301,3 +301,77 @@ def outbox_note(outbox_id: int, error_code: int | None, error: str, at: datetime
         "UPDATE outbox SET error_code = ?, error = ?, updated_at = ? WHERE id = ?",
         (error_code, error, stamp(at), outbox_id),
     )
+
+
+# -- the operator console -------------------------------------------------------------------
+
+
+def operator_action(action: str, target: str, detail: str, at: datetime) -> Write:
+    return Write(
+        "INSERT INTO operator_actions (at, action, target, detail) VALUES (?, ?, ?, ?)",
+        (stamp(at), action, target, detail),
+    )
+
+
+def outbox_requeue(outbox_id: int, at: datetime) -> Write:
+    """An operator sends a failed message again: queued, due now, its attempts counted afresh."""
+    return Write(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, error_code = NULL,"
+        " error = NULL, updated_at = ? WHERE id = ? AND status IN ('failed', 'undelivered')",
+        (stamp(at), stamp(at), outbox_id),
+        must_change=True,
+    )
+
+
+def redact_person(
+    person_id: int, phone: str, placeholder: str, outbox_ids: Sequence[int], at: datetime
+) -> list[Write]:
+    """A privacy request: the person's number and every message body to or from them are
+    replaced (`outbox_ids`: the outbox rows of their messages); reservations (dates, home,
+    status) are kept and still point at the person."""
+    text = "[redacted]"
+    out = [
+        Write(
+            f"UPDATE outbox SET body = ?, media_url = NULL, to_phone = ?"
+            f" WHERE id IN ({','.join('?' * len(chunk))})",
+            (text, placeholder, *chunk),
+        )
+        for chunk in (outbox_ids[n : n + 500] for n in range(0, len(outbox_ids), 500))
+    ]
+    return [
+        *out,
+        Write(
+            "UPDATE messages SET body = ?, media = '[]', phone = ? WHERE phone = ?",
+            (text, placeholder, phone),
+        ),
+        Write(
+            "UPDATE conversations SET phone = ?, data = '{}' WHERE phone = ?",
+            (placeholder, phone),
+        ),
+        Write(
+            "UPDATE reservations SET message = ? WHERE guest_id = ? AND message != ''",
+            (text, person_id),
+        ),
+        Write(
+            "UPDATE people SET phone = ?, name = NULL, updated_at = ? WHERE id = ? AND phone = ?",
+            (placeholder, stamp(at), person_id, phone),
+            must_change=True,
+        ),
+    ]
+
+
+def forget_bodies_before(cutoff: datetime) -> list[Write]:
+    """Retention: message bodies older than `cutoff` are emptied; the rows (counts, times,
+    states, delivery status) and reservations stay."""
+    return [
+        Write(
+            "UPDATE messages SET body = '', media = '[]' WHERE at < ? AND (body != '' OR"
+            " media != '[]')",
+            (stamp(cutoff),),
+        ),
+        Write(
+            "UPDATE outbox SET body = '', media_url = NULL WHERE created_at < ? AND body != ''"
+            " AND status NOT IN ('queued', 'sending')",
+            (stamp(cutoff),),
+        ),
+    ]

@@ -28,6 +28,9 @@ from tests.storage.test_queries import AT, BOT, GUEST, HOST, IDLE, history, rese
 TABLES = {
     "settings", "people", "properties", "reservations", "conversations", "messages",
     "handled_messages", "outbox",
+    # migration 4 (the operator console): the words-in-messages index and FTS5's own tables
+    "operator_actions", "messages_fts", "messages_fts_data", "messages_fts_idx",
+    "messages_fts_docsize", "messages_fts_config",
 }  # fmt: skip
 
 
@@ -257,6 +260,17 @@ WRITES: dict[str, Write] = {
     "outbox_status[delivered]": writes.outbox_status("SM1", "delivered", None, AT),
     "outbox_status[failed]": writes.outbox_status("SM1", "failed", 30006, AT),
     "outbox_note": writes.outbox_note(1, None, "network", AT),
+    # the operator console (issue 5)
+    "operator_action": writes.operator_action("retry", "outbox 1", "", AT),
+    "outbox_requeue": writes.outbox_requeue(1, AT),
+    **{
+        f"redact_person[{n}]": write
+        for n, write in enumerate(writes.redact_person(GUEST.id, GUEST.phone, "r-1", [1, 2], AT))
+    },
+    **{
+        f"forget_bodies_before[{n}]": write
+        for n, write in enumerate(writes.forget_bodies_before(AT))
+    },
 }
 
 # Statements meant to read a whole table (case, table as the plan names it): they are not
