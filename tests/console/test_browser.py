@@ -5,42 +5,15 @@ the bubbles and the guest's photo, then retries the host's failed delivery from 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.bot.test_webhook import GUEST, HOST, request_stay
+from tests.browser import TIMEOUT_MS, browser_fixture, needs_chromium, png_colours  # noqa: F401
 from tests.conftest import ADMIN_TOKEN, Bot
-from tests.simulator.test_browser import png_colours
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT_MS = 15_000
-
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        await browser.close()
+pytestmark = needs_chromium
 
 
 async def test_sign_in_find_a_guest_see_the_photo_and_retry_a_failed_delivery(

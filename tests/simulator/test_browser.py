@@ -5,44 +5,17 @@ gets the answer without a reload. The screenshot is kept for the README (docs/si
 from __future__ import annotations
 
 import os
-import shutil
-import struct
-import zlib
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
+from tests.browser import TIMEOUT_MS, browser_fixture, needs_chromium, png_colours  # noqa: F401
 from tests.simulator.conftest import GUEST, HOST, DevBot, png, stay
 
-CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-TIMEOUT_MS = 15_000
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        await browser.close()
+pytestmark = needs_chromium
 
 
 def phone(page: Page, number: str):  # type: ignore[no-untyped-def]
@@ -57,49 +30,6 @@ async def text(page: Page, number: str, body: str) -> None:
     await window.locator("input[name=body]").fill(body)
     await window.locator("button[type=submit]").click()
     await expect(received).to_have_count(before + 1, timeout=TIMEOUT_MS)
-
-
-def png_colours(data: bytes) -> set[bytes]:
-    """The distinct pixels of an 8-bit RGB(A) PNG (what Chromium writes), decoded by hand."""
-    assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    position, idat, header = 8, b"", b""
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        chunk = data[position + 8 : position + 8 + length]
-        if kind == b"IHDR":
-            header = chunk
-        elif kind == b"IDAT":
-            idat += chunk
-        position += 12 + length
-    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6)
-    size = 3 if colour_type == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * size
-    colours: set[bytes] = set()
-    previous = bytearray(stride)
-    for row in range(height):
-        start = row * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
-        for i in range(stride):  # undo the PNG row filter
-            left = line[i - size] if i >= size else 0
-            up, up_left = previous[i], previous[i - size] if i >= size else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - up_left
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
-                predictor = left if pa <= pb and pa <= pc else up if pb <= pc else up_left
-                line[i] = (line[i] + predictor) & 0xFF
-        if row % 8 == 0:  # every eighth row is plenty to tell a picture from a blank
-            colours.update(bytes(line[i : i + size]) for i in range(0, stride, size * 4))
-        previous = line
-    return colours
 
 
 async def test_book_and_accept_in_the_browser(
