@@ -96,8 +96,7 @@ class OutboxWorker:
         self.opted_out = opted_out
         self.on_unsubscribed = on_unsubscribed
         self._wake = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._busy: set[int] = set()  # outbox ids being delivered by this process
+        self._in_flight: dict[int, asyncio.Task[None]] = {}  # by outbox id
         self.delivered = 0  # sent to Twilio, for the benchmark's drain rate
         self._early: dict[str, tuple[str, int | None]] = {}
 
@@ -109,9 +108,6 @@ class OutboxWorker:
         self._early[sid] = (status, code)
         if len(self._early) > 10_000:
             self._early.pop(next(iter(self._early)))
-
-    def in_flight(self) -> int:
-        return len(self._in_flight)
 
     async def run(self) -> None:
         while True:
@@ -126,9 +122,9 @@ class OutboxWorker:
             await self._wait(await self._seconds_to_next())
 
     async def close(self) -> None:
-        for task in list(self._in_flight):
+        for task in list(self._in_flight.values()):
             task.cancel()
-        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         await self.client.http_client.close()
 
     async def _start_due(self) -> int:
@@ -138,8 +134,8 @@ class OutboxWorker:
         now = self.clock()
         # Rows still in flight here are skipped even if their lease looks over (the clock may
         # have stepped): claiming one again would send it twice.
-        items = await self.db.read(due_outbox, stamp(now), free + len(self._busy))
-        items = [item for item in items if item.id not in self._busy][:free]
+        items = await self.db.read(due_outbox, stamp(now), free + len(self._in_flight))
+        items = [item for item in items if item.id not in self._in_flight][:free]
         if not items:
             return 0
         # The lease: if this process dies mid-request, the row becomes due again after it.
@@ -148,15 +144,13 @@ class OutboxWorker:
             [writes.outbox_sending(i.id, i.attempts + 1, lease, now) for i in items]
         )
         for item in items:
-            self._busy.add(item.id)
             task = asyncio.create_task(self._deliver(item))
-            self._in_flight.add(task)
+            self._in_flight[item.id] = task
             task.add_done_callback(partial(self._done, item.id))
         return len(items)
 
     def _done(self, item_id: int, task: asyncio.Task[None]) -> None:
-        self._busy.discard(item_id)
-        self._in_flight.discard(task)
+        self._in_flight.pop(item_id, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox delivery crashed", exc_info=task.exception())
         self._wake.set()

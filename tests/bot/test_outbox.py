@@ -397,3 +397,16 @@ def _ready(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return check()
 
     return probe
+
+
+async def test_a_row_still_in_flight_is_not_claimed_again_when_the_clock_steps(bot: Bot) -> None:
+    """The lease is a guard against a dead process, not a live one: a create still waiting for
+    Twilio's answer is never claimed a second time, however far the clock moves meanwhile."""
+    bot.twilio.fail_next(1, "timeout", to=HOST, hang=1.5)
+    await a_request(bot)
+    await bot.twilio.wait_for(lambda: bot.twilio.attempts_by_to[HOST] == 1)  # hanging now
+    bot.clock.advance(minutes=5)  # far past the claim's lease
+    assert await bot.services.outbox._start_due() == 0
+    row = await host_row(bot)
+    assert row["status"] in SETTLED
+    assert len(bot.twilio.messages_to(HOST)) == 1
