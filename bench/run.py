@@ -374,6 +374,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "record",
                 "--format",
                 "raw",
+                "--gil",  # only the thread holding the GIL: where the one core goes
                 "-o",
                 str(profile),
                 "--",

@@ -28,6 +28,7 @@ from bot.dev_twilio import DevTwilio
 from bot.expiry import run_expiry
 from bot.outbox import OutboxWorker, twilio_client
 from bot.routes import setup_routes
+from bot.search_index import MessageIndex
 from bot.services import SERVICES, Services, utc_now
 from bot.sessions import Sessions
 from bot.simulator.web import Simulator
@@ -142,6 +143,7 @@ async def _lifetime(
         dev_twilio.account_sid = config.twilio.account_sid
         dev_twilio.auth_token = config.twilio.auth_token
         dev_twilio.validator = RequestValidator(config.twilio.auth_token)
+    search = MessageIndex(db)
     app[SERVICES] = Services(
         config=config,
         db=db,
@@ -149,10 +151,12 @@ async def _lifetime(
         outbox=outbox,
         validator=RequestValidator(config.twilio.auth_token),
         admin_token=config.admin.token,
+        search=search,
         clock=clock,
     )
     tasks = [
         asyncio.create_task(outbox.run(), name="outbox"),
+        asyncio.create_task(search.run(), name="search-index"),
         asyncio.create_task(
             run_expiry(
                 turns,

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Config
 from bot.outbox import OutboxWorker
+from bot.search_index import MessageIndex
 from bot.turns import TurnRunner
 from storage.db import Database
 
@@ -31,6 +32,7 @@ class Services:
     outbox: OutboxWorker
     validator: RequestValidator
     admin_token: str
+    search: MessageIndex
     clock: Callable[[], datetime] = field(default=utc_now)
 
 

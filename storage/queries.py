@@ -104,6 +104,19 @@ def setting(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def message_index_progress(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(the last message id in the word index, the last message id): what is left to index."""
+    conn.execute("BEGIN")  # both from one view
+    try:
+        upto = conn.execute(
+            "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'messages_indexed_upto'"
+        ).fetchone()
+        newest = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0]
+    finally:
+        conn.execute("COMMIT")
+    return (int(upto[0]) if upto else 0), int(newest or 0)
+
+
 # -- the outbox -----------------------------------------------------------------------------
 
 

@@ -199,6 +199,23 @@ def log_message(
     )
 
 
+def index_messages(after: int, upto: int) -> list[Write]:
+    """Put the bodies of messages `after` < id <= `upto` into the word index (FTS5), and move
+    the mark; the guard refuses a range another catch-up has indexed already."""
+    return [
+        Write(
+            "INSERT INTO messages_fts (rowid, body)"
+            " SELECT id, body FROM messages WHERE id > ? AND id <= ?",
+            (after, upto),
+        ),
+        Write(
+            "UPDATE settings SET value = ? WHERE key = 'messages_indexed_upto' AND value = ?",
+            (str(upto), str(after)),
+            must_change=True,
+        ),
+    ]
+
+
 def handled(sid: str, twiml: str, at: datetime) -> Write:
     return Write(
         "INSERT INTO handled_messages (sid, twiml, at) VALUES (?, ?, ?)", (sid, twiml, stamp(at))

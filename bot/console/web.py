@@ -281,9 +281,12 @@ async def conversations(request: web.Request) -> web.Response:
         until=(until + timedelta(days=1)).isoformat() if until else None,
         state=state,
     )
-    db = request.config_dict[SERVICES].db
+    services = request.config_dict[SERVICES]
+    db = services.db
     rows: list[dict[str, Any]] = []
     if not errors:
+        if where.words:
+            await services.search.catch_up()  # every message committed so far is findable
         rows = await db.read(q.conversations, where, PAGE + 1, (page - 1) * PAGE)
     return _render(
         request,

@@ -229,6 +229,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
     "admin_outbox[status]": lambda c: queries.admin_outbox(c, "sent", 100, 0),
     "admin_properties": lambda c: queries.admin_properties(c),
     "handled_sids": lambda c: queries.handled_sids(c),
+    "message_index_progress": lambda c: queries.message_index_progress(c),
 }
 
 # Each function of storage.writes, with arguments that match rows in the history.
@@ -267,6 +268,7 @@ WRITES: dict[str, Write] = {
         f"redact_person[{n}]": write
         for n, write in enumerate(writes.redact_person(GUEST.id, GUEST.phone, "r-1", [1, 2], AT))
     },
+    **{f"index_messages[{n}]": write for n, write in enumerate(writes.index_messages(0, 10))},
     **{
         f"forget_bodies_before[{n}]": write
         for n, write in enumerate(writes.forget_bodies_before(AT))
