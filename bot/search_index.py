@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class MessageIndex:
-    def __init__(self, db: Database, *, batch: int = 2000, interval: float = 0.5) -> None:
+    def __init__(self, db: Database, *, batch: int = 500, interval: float = 0.5) -> None:
         self._db = db
         self.batch = batch  # rows a transaction: one catch-up step holds the writer briefly
         self.interval = interval

@@ -14,6 +14,8 @@ from conversations.model import Conversation, Person, Property, Reservation
 from storage.db import Write
 
 _last_stamp: tuple[datetime | None, str] = (None, "")
+# json.dumps with any option builds a new encoder on every call; one made once costs nothing.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def stamp(moment: datetime) -> str:
@@ -140,7 +142,7 @@ def add_conversation(conversation: Conversation) -> Write:
             c.bot_phone,
             c.phone,
             c.state,
-            json.dumps(c.data, separators=(",", ":")),
+            _compact_json(c.data),
             stamp(c.started_at),
             stamp(c.last_at),
             c.version,
@@ -155,7 +157,7 @@ def save_conversation(conversation: Conversation, previous_version: int) -> Writ
         " WHERE id = ? AND version = ?",
         (
             c.state,
-            json.dumps(c.data, separators=(",", ":")),
+            _compact_json(c.data),
             stamp(c.last_at),
             c.version,
             c.id,

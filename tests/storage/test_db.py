@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conversations.model import Person, Property
+from conversations.model import Conversation, Person, Property
 from storage import writes
-from storage.db import Database, StaleWrite, Write
+from storage.db import Database, StaleWrite, Write, _statement_order
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -181,6 +181,140 @@ async def test_a_turn_with_an_unbindable_parameter_fails_alone(db: Database) -> 
     assert results[2] is None
     await db.commit([add(3)])
     assert await db.read(people_ids) == [1, 2, 3]
+
+
+def conversation(n: int, version: int, state: str = "start") -> Conversation:
+    return Conversation(n, "+15550009999", person(n).phone, state, AT, AT, {"n": n}, version)
+
+
+def said(n: int, body: str) -> Write:
+    return writes.log_message(n, "in", person(n).phone, body, AT, status="received")
+
+
+async def test_a_batch_of_ordinary_turns_commits_in_one_pass(db: Database) -> None:
+    await db.commit(
+        [w for n in range(1, 41) for w in (add(n), writes.add_conversation(conversation(n, 1)))]
+    )
+    replays, commits = db.replays, db.commits
+    bodies = {n: f'turn {n}: ¿qué tal? 😀 "quoted" \\ back\nslash' for n in range(1, 61)}
+
+    def turn(n: int) -> list[Write]:
+        if n <= 40:  # a conversation going on
+            opening = [writes.save_conversation(conversation(n, 2, "browsing"), 1)]
+        else:  # someone new
+            opening = [add(n), writes.add_conversation(conversation(n, 1))]
+        return [
+            *opening,
+            said(n, bodies[n]),
+            said(n, "reply"),
+            writes.handled(f"SM{n}", "<R/>", AT),
+        ]
+
+    # A host's conversation started by a guest's turn and updated by the host's own turn,
+    # both in this batch: the update must run after the insert.
+    started = [add(70), writes.add_conversation(conversation(70, 1))]
+    host_reply = [writes.save_conversation(conversation(70, 2, "browsing"), 1)]
+    await asyncio.gather(
+        *(db.commit(turn(n)) for n in range(1, 61)), db.commit(started), db.commit(host_reply)
+    )
+
+    assert db.commits - commits == 1
+    assert db.replays == replays  # no turn-by-turn replay was needed
+    rows = await db.read(
+        lambda c: c.execute(
+            "SELECT id, state, version, data FROM conversations ORDER BY id"
+        ).fetchall()
+    )
+    assert rows[:2] == [(1, "browsing", 2, '{"n":1}'), (2, "browsing", 2, '{"n":2}')]
+    assert rows[40:] == [(n, "start", 1, f'{{"n":{n}}}') for n in range(41, 61)] + [
+        (70, "browsing", 2, '{"n":70}')
+    ]
+    logged = await db.read(
+        lambda c: c.execute(
+            "SELECT id, conversation_id, body, twilio_sid, outbox_id FROM messages ORDER BY id"
+        ).fetchall()
+    )
+    # Rows keep their arrival order and their exact values.
+    assert [row[1:3] for row in logged] == [
+        (n, body) for n in range(1, 61) for body in (bodies[n], "reply")
+    ]
+    assert [row[0] for row in logged] == list(range(1, 121))
+    assert all(row[3] is None and row[4] is None for row in logged)
+
+
+async def test_values_json_would_change_take_the_long_way(db: Database) -> None:
+    await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
+    big = "INSERT INTO settings (key, value) VALUES (?, ?)"
+    results = await asyncio.gather(
+        db.commit([said(1, "nul \x00 inside")]),
+        db.commit([said(1, "plain")]),
+        db.commit([Write(big, ("a", 2**64))]),
+        db.commit([Write(big, ("b", 2**63 - 1))]),
+        return_exceptions=True,
+    )
+    assert results[:2] == [None, None]
+    assert isinstance(results[2], OverflowError)
+    assert results[3] is None
+    bodies = await db.read(lambda c: c.execute("SELECT body FROM messages ORDER BY id").fetchall())
+    assert bodies == [("nul \x00 inside",), ("plain",)]
+    stored = await db.read(
+        lambda c: c.execute("SELECT value FROM settings WHERE key = 'b'").fetchone()
+    )
+    assert stored == (str(2**63 - 1),)
+
+
+async def test_two_turns_changing_one_row_from_one_version_cannot_both_win(db: Database) -> None:
+    await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
+    results = await asyncio.gather(
+        db.commit([writes.save_conversation(conversation(1, 2, "browsing"), 1)]),
+        db.commit([writes.save_conversation(conversation(1, 2, "viewing"), 1)]),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert isinstance(results[1], StaleWrite)
+    assert await db.read(
+        lambda c: c.execute("SELECT state, version FROM conversations").fetchall()
+    ) == [("browsing", 2)]
+
+
+def test_statements_keep_each_turns_order_where_it_matters() -> None:
+    insert_m = said(1, "x")
+    insert_p = add(1)
+    update_p = writes.update_person(person(1), AT)
+    update_c = writes.save_conversation(conversation(1, 2), 1)
+
+    def order(*turns: list[Write]) -> list[str] | None:
+        statements = list(dict.fromkeys(w.sql for t in turns for w in t))
+        shapes = {tuple(w.sql for w in t) for t in turns}
+        found = _statement_order(shapes, statements, {"people": 0, "messages": 1})
+        return None if found is None else [statements.index(sql) for sql in found]
+
+    # Inserts on different tables swap freely; an update on another table is no reason to wait.
+    assert order([insert_m, update_c, insert_m]) == [0, 1]
+    # Inserts go first: another turn's update may be about a row inserted in this batch.
+    assert order([update_p], [insert_p]) == [1, 0]
+    # An update between two inserts into its own table cannot be grouped.
+    assert order([insert_p, update_p, add(2)]) is None
+    # An insert after an update of its own table waits for it; other inserts still go first.
+    assert order([update_p, add(2)], [insert_m]) == [2, 0, 1]
+    # Inserts into parent tables go before inserts pointing at them, whoever came first.
+    assert order([insert_m], [insert_p]) == [1, 0]
+
+
+async def test_a_child_row_may_arrive_before_its_parent_in_a_batch(db: Database) -> None:
+    await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
+    replays = db.replays
+    # Turn one logs into conversation 1, turn two starts conversation 2 and logs into it: the
+    # batch's first statement is the messages INSERT, yet conversation 2 must exist first.
+    await asyncio.gather(
+        db.commit([said(1, "first")]),
+        db.commit([add(2), writes.add_conversation(conversation(2, 1)), said(2, "second")]),
+    )
+    assert db.replays == replays
+    assert await db.read(
+        lambda c: c.execute("SELECT conversation_id, body FROM messages ORDER BY id").fetchall()
+    ) == [(1, "first"), (2, "second")]
+    assert await db.read(lambda c: c.execute("PRAGMA foreign_key_check").fetchall()) == []
 
 
 async def test_commits_are_on_disk_when_commit_returns(tmp_path: Path) -> None:
