@@ -117,6 +117,10 @@ class HandledMessages:
             else:
                 future.set_exception(TurnFailed(sid))
 
+    def may_be_stored(self, sid: str) -> bool:
+        """False for a sid never handled (nearly every message): no need to ask `stored`."""
+        return sid in self._index
+
     async def stored(self, sid: str) -> str | None:
         if sid not in self._index:
             return None

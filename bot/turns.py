@@ -122,7 +122,9 @@ class TurnRunner:
                 if not self._ready.is_set():
                     # Memory is being rebuilt: decide only on the rebuilt world.
                     await self._ready.wait()
-                stored = await self.handled.stored(sms.sid)
+                stored = None
+                if self.handled.may_be_stored(sms.sid):  # a retry (or a hash collision)
+                    stored = await self.handled.stored(sms.sid)
                 if stored is not None:
                     twiml = stored
                     return self._answer(sms, stored, replayed=True)

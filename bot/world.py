@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from conversations.flow import Decision, Outgoing
-from conversations.gsm7 import clean
 from conversations.model import Conversation, Person, Property, Reservation
+from conversations.search import HomeSearch
 from storage import writes
 from storage.db import Write
 from storage.queries import Snapshot
@@ -50,7 +50,7 @@ class World:
         self._pending_by_host: dict[str, dict[int, Reservation]] = {}
         self._homes_of: dict[str, list[int]] = {}
         self._listed: list[Property] | None = None
-        self._search_index: list[tuple[str, Property]] | None = None
+        self._search_index: HomeSearch | None = None
         self.conversations: dict[tuple[str, str], Conversation] = {
             (c.bot_phone, c.phone): c for c in snapshot.conversations
         }
@@ -78,12 +78,10 @@ class World:
     def homes_of(self, phone: str) -> Sequence[Property]:
         return [self.properties[i] for i in sorted(self._homes_of.get(phone, ()))]
 
-    def search_index(self) -> Sequence[tuple[str, Property]]:
-        # Built once: LIST <words> scans every listed home on every search.
+    def search_index(self) -> HomeSearch:
+        # Built once: LIST <words> searches every listed home.
         if self._search_index is None:
-            self._search_index = [
-                (clean(f"{h.title} {h.place} {h.description}").casefold(), h) for h in self.listed()
-            ]
+            self._search_index = HomeSearch(self.listed())
         return self._search_index
 
     def reservation(self, reservation_id: int) -> Reservation | None:

@@ -25,6 +25,7 @@ from conversations.gsm7 import clean
 from conversations.listing import PriceProblem, check_home, check_text, first_photo, read_price
 from conversations.model import Conversation, Person, Property, Reservation
 from conversations.reservations import lifecycle
+from conversations.search import HomeSearch
 
 PAGE_SIZE = 5
 
@@ -96,7 +97,7 @@ class World(Protocol):
     def property(self, property_id: int) -> Property | None: ...
     def listed(self) -> Sequence[Property]: ...
     def homes_of(self, phone: str) -> Sequence[Property]: ...  # a host's own homes, by id
-    def search_index(self) -> Sequence[tuple[str, Property]]: ...  # (casefolded text, home)
+    def search_index(self) -> HomeSearch: ...  # the listed homes, by their words
     def reservation(self, reservation_id: int) -> Reservation | None: ...
     def reservations_of_guest(self, phone: str) -> Sequence[Reservation]: ...
     def pending_for_host(self, phone: str) -> Sequence[Reservation]: ...
@@ -173,7 +174,8 @@ def decide(inbound: Inbound, conversation: Conversation, world: World, rules: Ru
         if isinstance(data.get(part), dict):
             data[part] = dict(data[part])
     decision = Decision(state=state, data=data)
-    _machine.set_state(state, model=_turn)
+    if _turn.state != state:
+        _machine.set_state(state, model=_turn)
     _turn.decision, _turn.world, _turn.phone = decision, world, inbound.phone
     person = world.person(inbound.phone)
     command = parse(inbound.body)
@@ -302,11 +304,7 @@ def _search(words: str, world: World) -> list[Property]:
     terms = clean(words).casefold().split()
     if not terms:
         return list(world.listed())
-    index = world.search_index()
-    if len(terms) == 1:
-        term = terms[0]
-        return [home for text, home in index if term in text]
-    return [home for text, home in index if all(term in text for term in terms)]
+    return world.search_index().matching(terms)
 
 
 # Words that join a search to its dates ("cabin for Dec 3-7"): not search words.

@@ -6,6 +6,7 @@ segments("x" * 161)        -> 2
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # The GSM 03.38 default alphabet and its extension table (the extension costs two septets).
@@ -14,6 +15,7 @@ BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 EXTENDED = set("^{}\\[~]|€")
+_NOT_BASIC = re.compile("[^" + re.escape("".join(sorted(BASIC))) + "]")
 
 # What people paste from phones and word processors, said in GSM-7.
 _SUBSTITUTES = {
@@ -41,7 +43,7 @@ _SUBSTITUTES = {
 def clean(text: str) -> str:
     """Text with every character sayable in GSM-7: look-alikes replaced, accents dropped where
     the alphabet lacks them, anything else (emoji, control characters) removed."""
-    if all(c in BASIC for c in text):
+    if _NOT_BASIC.search(text) is None:
         return text
     out: list[str] = []
     for char in text:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from conversations.gsm7 import clean
 from conversations.model import Property, Reservation
@@ -196,6 +197,7 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+@lru_cache(maxsize=4096)
 def date_range(check_in: date, check_out: date) -> str:
     """'Dec 3-7', 'Dec 30-Jan 2', 'Dec 30 2026-Jan 2 2027' only when far apart."""
     start = f"{check_in:%b} {check_in.day}"

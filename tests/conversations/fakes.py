@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 from conversations.flow import Decision, Inbound, Outgoing, Rules, decide
 from conversations.model import Conversation, Person, Property, Reservation
+from conversations.search import HomeSearch
 
 BOT = "+15550009999"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -112,8 +113,8 @@ class FakeWorld:
     def homes_of(self, phone: str) -> Sequence[Property]:
         return sorted((p for p in self.properties if p.host_phone == phone), key=lambda p: p.id)
 
-    def search_index(self) -> Sequence[tuple[str, Property]]:
-        return [(f"{h.title} {h.place} {h.description}".casefold(), h) for h in self.listed()]
+    def search_index(self) -> HomeSearch:
+        return HomeSearch(self.listed())
 
     def reservation(self, reservation_id: int) -> Reservation | None:
         return next((r for r in self.reservations if r.id == reservation_id), None)
