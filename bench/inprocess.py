@@ -16,7 +16,6 @@ import asyncio
 import cProfile
 import pstats
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -28,17 +27,14 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from bench.run import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
     CONNECTIONS,
     HOMES,
-    Proc,
     Workload,
     free_port,
     guest_phone,
     host_phone,
     prepare_database,
-    wait_http,
+    start_twilio_api,
     write_config,
 )
 from bot.app import create_app
@@ -72,23 +68,7 @@ async def main_async(args: argparse.Namespace) -> None:
     runner = None
     try:
         api_port, bot_port = free_port(), free_port()
-        api = Proc.start(
-            "twilio",
-            [
-                sys.executable,
-                "-m",
-                "tests.twilio_api",
-                "--port",
-                str(api_port),
-                "--account-sid",
-                ACCOUNT_SID,
-                "--auth-token",
-                AUTH_TOKEN,
-                "--no-callbacks",
-            ],
-            folder / "twilio.log",
-        )
-        await wait_http(f"http://127.0.0.1:{api_port}/_twilio_api/stats")
+        api = await start_twilio_api(api_port, folder)
         config_path = write_config(folder, bot_port, api_port, args.durability)
         await prepare_database(config_path, False, 0)
         app = create_app(load_config(config_path), printer=lambda _: None)

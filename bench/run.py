@@ -79,6 +79,28 @@ class Proc:
                 self.popen.wait()
 
 
+async def start_twilio_api(port: int, folder: Path) -> Proc:
+    """The Twilio REST stand-in (tests/twilio_api.py) on loopback, answering once it is up."""
+    api = Proc.start(
+        "twilio",
+        [
+            sys.executable,
+            "-m",
+            "tests.twilio_api",
+            "--port",
+            str(port),
+            "--account-sid",
+            ACCOUNT_SID,
+            "--auth-token",
+            AUTH_TOKEN,
+            "--no-callbacks",
+        ],
+        folder / "twilio.log",
+    )
+    await wait_http(f"http://127.0.0.1:{port}/_twilio_api/stats")
+    return api
+
+
 async def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
@@ -343,25 +365,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         api_port, bot_port, bare_port, floor_port = (free_port() for _ in range(4))
         api_url = f"http://127.0.0.1:{api_port}"
-        procs.append(
-            Proc.start(
-                "twilio",
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.twilio_api",
-                    "--port",
-                    str(api_port),
-                    "--account-sid",
-                    ACCOUNT_SID,
-                    "--auth-token",
-                    AUTH_TOKEN,
-                    "--no-callbacks",
-                ],
-                folder / "twilio.log",
-            )
-        )
-        await wait_http(api_url + "/_twilio_api/stats")
+        procs.append(await start_twilio_api(api_port, folder))
         config = write_config(folder, bot_port, api_port, args.durability)
         public_url = f"http://127.0.0.1:{bot_port}"
         await prepare_database(config, args.big, 0)
