@@ -32,7 +32,7 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.app import create_app, effective_config
+from bot.app import SHUTDOWN_TIMEOUT_SECONDS, create_app, effective_config
 from bot.config import Config, ConfigError, load_config
 from bot.demo import load_demo
 from bot.phones import NotAPhoneNumber, e164
@@ -124,6 +124,7 @@ def serve(config: Config) -> int:
         print=None,
         access_log=None,
         handle_signals=True,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
     return 0
 

@@ -4,7 +4,8 @@
     web.run_app(app, host=..., port=...)
 
 Everything with a lifetime (the database, the outbox worker, the expiry task) is opened and
-closed by `_lifetime` in the app's cleanup context.
+closed by `_lifetime` in the app's cleanup context. The background work that sends (the outbox,
+dev mode's status callbacks) stops earlier, in `on_shutdown`: see `Background`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,6 +47,42 @@ RECENT_SIDS = 10_000
 # A whole Twilio webhook (1600 characters of Body, ten media URLs, location fields) is a few
 # kilobytes; anything much larger is not Twilio.
 MAX_REQUEST_BYTES = 64 * 1024
+# How long a SIGTERM waits for requests in progress. Twilio gives up on a webhook after 15 s,
+# so an answer later than that is never read; a turn takes milliseconds. (aiohttp's default
+# is 60 s, longer than most service managers wait before a SIGKILL.)
+SHUTDOWN_TIMEOUT_SECONDS = 15.0
+
+
+class Background:
+    """The service's background tasks and senders, stopped in aiohttp's `on_shutdown`.
+
+    aiohttp stops a server in this order: stop listening, close idle connections, on_shutdown,
+    wait for requests in progress (up to the shutdown timeout), on_cleanup. In dev mode the
+    outbox and the status callbacks are requests to this same server; one that connected just
+    as listening stopped can have its request dropped by aiohttp while its handler waits for it
+    (aiohttp 3.14 ignores data on a connection it has begun closing), and the server then waits
+    the whole timeout for a request that never comes. Stopping our own senders first closes
+    their connections, which ends those handlers at once. Inbound turns still in progress
+    keep the database until cleanup; what the outbox did not send stays queued in it.
+    """
+
+    def __init__(self) -> None:
+        self.tasks: list[asyncio.Task[None]] = []
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+
+    async def stop(self, app: web.Application | None = None) -> None:
+        tasks, self.tasks = self.tasks, []
+        closers, self.closers = self.closers, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for close in closers:
+            await close()
+
+
+BACKGROUND = web.AppKey("background", Background)
 
 
 def create_app(
@@ -57,7 +94,9 @@ def create_app(
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     dev_twilio = DevTwilio("", "", printer) if config.dev_mode else None
     simulator = Simulator(config, dev_twilio) if dev_twilio is not None else None
-    app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio))
+    background = app[BACKGROUND] = Background()
+    app.on_shutdown.append(background.stop)
+    app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio, background))
     setup_routes(app, dev_twilio, simulator)
     return app
 
@@ -95,6 +134,7 @@ async def _lifetime(
     clock: Callable[[], datetime],
     printer: Callable[[str], None],
     dev_twilio: DevTwilio | None,
+    background: Background,
     app: web.Application,
 ) -> AsyncIterator[None]:
     db = await Database.open(config.database_path, config.storage.durability)
@@ -154,7 +194,7 @@ async def _lifetime(
         search=search,
         clock=clock,
     )
-    tasks = [
+    background.tasks = [
         asyncio.create_task(outbox.run(), name="outbox"),
         asyncio.create_task(search.run(), name="search-index"),
         asyncio.create_task(
@@ -167,6 +207,9 @@ async def _lifetime(
             name="expiry",
         ),
     ]
+    background.closers = [outbox.close]
+    if dev_twilio is not None:
+        background.closers.append(dev_twilio.close)
     _announce(config, world, printer)
     # Everything loaded so far lives as long as the process: keep the collector from walking
     # it again and again (the world holds many small objects; full collections cost p99).
@@ -178,14 +221,7 @@ async def _lifetime(
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await outbox.close()
-        if dev_twilio is not None:
-            await dev_twilio.close()
+        await background.stop()  # already stopped by on_shutdown, unless startup failed
         await db.close()
 
 

@@ -103,6 +103,11 @@ class OutboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def sending(self) -> int:
+        """Deliveries in flight: requests to Twilio not answered yet."""
+        return len(self._in_flight)
+
     def status_reported(self, sid: str, status: str, code: int | None) -> None:
         """Note a status callback, in case it arrived before the create's response was seen."""
         self._early[sid] = (status, code)
