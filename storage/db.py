@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -58,7 +58,7 @@ class Database:
         self.commits = 0  # transactions and turns committed, for the benchmark's report
         self.turns_committed = 0
         self.replays = 0  # batches committed turn by turn (a failure, or no order fitted)
-        self._parents_first: dict[str, int] = {}
+        self._dispatch = Dispatch()
 
     @classmethod
     async def open(cls, path: Path, durability: str = "normal") -> Database:
@@ -85,7 +85,6 @@ class Database:
             f"PRAGMA busy_timeout=5000; PRAGMA synchronous={synchronous};"
         )
         db = cls(writer, reader)
-        db._parents_first = await _call(writer, parents_first)
         db._checkpointer = checkpointer
         db._committer = asyncio.create_task(db._commit_loop(), name="group-commit")
         db._checkpoints = asyncio.create_task(db._checkpoint_loop(), name="wal-checkpoint")
@@ -166,9 +165,8 @@ class Database:
                 self._idle.set()
                 continue
             try:
-                failures, replayed = await _call(
-                    self._writer, _apply, [writes for writes, _ in batch], self._parents_first
-                )
+                work = self._dispatch.batch([writes for writes, _ in batch])
+                failures, replayed = await _call(self._writer, _apply, work)
             except Exception as error:
                 log.exception("group commit of %d turns failed", len(batch))
                 failures = {index: error for index in range(len(batch))}
@@ -192,221 +190,155 @@ class Applied(NamedTuple):
     replayed: bool  # whether the batch had to be run turn by turn
 
 
-def _apply(
-    conn: sqlite3.Connection, turns: list[Sequence[Write]], parents_first: Mapping[str, int]
-) -> Applied:
+class Batch(NamedTuple):
+    """A group commit as the writer thread gets it: the turns, and (when every statement is
+    one the dispatch trigger knows) all their rows as one JSON array, made on the event loop."""
+
+    turns: list[Sequence[Write]]
+    payload: str | None
+    dispatch: Dispatch
+
+
+class Dispatch:
+    """Statements numbered for the one-step group commit (see `_apply`); lives on the loop."""
+
+    LIMIT = 64  # kinds; statements past it (one-off shapes) take the turn by turn way
+
+    def __init__(self) -> None:
+        self.kinds: dict[tuple[str, bool], int] = {}
+        # Every statement known so far, by kind number: replaced, never changed in place, as
+        # the writer thread reads it.
+        self.statements: tuple[tuple[str, bool], ...] = ()
+        self.installed = 0  # kinds the writer connection's trigger knows (writer thread only)
+        self.refused = -1  # kinds SQLite last refused a trigger for (writer thread only)
+
+    def batch(self, turns: list[Sequence[Write]]) -> Batch:
+        rows: list[tuple[int, Sequence[Any]]] = []
+        kinds = self.kinds
+        for writes in turns:
+            for write in writes:
+                kind = kinds.get((write.sql, write.must_change))
+                if kind is None:
+                    kind = self._learn(write)
+                    if kind is None:
+                        return Batch(turns, None, self)
+                rows.append((kind, write.params))
+        try:
+            payload = _json(rows)
+        except (TypeError, ValueError):  # bytes, a float NaN...: the statements bind them
+            return Batch(turns, None, self)
+        # Where JSON would not give back exactly the Python value, binding does: SQLite's JSON
+        # text ends at a NUL character, and an integer past 64 bits would come back a float
+        # instead of failing (a number of 19 digits or more; the same digits after a comma
+        # inside a text are taken for one too, which only costs that batch some speed).
+        if _NOT_FOR_JSON.search(payload) is not None:
+            return Batch(turns, None, self)
+        return Batch(turns, payload, self)
+
+    def _learn(self, write: Write) -> int | None:
+        if len(self.statements) >= self.LIMIT or _dispatched(write.sql, 0) is None:
+            return None
+        kind = self.kinds[write.sql, write.must_change] = len(self.statements)
+        self.statements += ((write.sql, write.must_change),)
+        return kind
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_NOT_FOR_JSON = re.compile(r"\\u0000|[\[,]-?\d{19}")
+
+
+def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
     """Commit many turns in one transaction.
 
-    The fast path runs each distinct statement once with all its rows, rows in arrival order,
-    statements in an order that keeps every turn's own order wherever it matters (see
-    `_statement_order`). If anything fails, or a guarded write changes fewer rows than it
-    should (perhaps only because grouping ran it before another turn's INSERT), the transaction
-    is rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
+    The sqlite3 module gives up the GIL around every step of every statement and must take
+    it back from the event loop after, which costs far more than the step when the loop is
+    busy: a batch run statement by statement spent two thirds of its time waiting for the GIL,
+    and the turns waiting for it left the loop idle. So a batch is one statement: every row of
+    every turn, in arrival order, goes as one JSON array into an INSERT on a view whose INSTEAD
+    OF trigger runs each row's own statement (`_install`): BEGIN, that INSERT, COMMIT.
+
+    If anything fails (a constraint, a guarded write that changed no row), the transaction is
+    rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
     failing turn is refused alone.
     """
-    groups: dict[str, tuple[list[Sequence[Any]], bool]] = {}
-    shapes: set[tuple[str, ...]] = set()
-    for writes in turns:
-        shapes.add(tuple(write.sql for write in writes))
-        for write in writes:
-            group = groups.get(write.sql)
-            if group is None:
-                group = groups[write.sql] = ([], write.must_change)
-            group[0].append(write.params)
-    order = _statement_order(shapes, list(groups), parents_first)
-    if order is None:
-        return Applied(_apply_in_order(conn, turns), True)
+    if batch.payload is None or not _install(conn, batch.dispatch):
+        return Applied(_apply_in_order(conn, batch.turns), True)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql in order:
-            rows, must_change = groups[sql]
-            cursor = _run_group(conn, sql, rows, must_change)
-            if must_change and cursor.rowcount != len(rows):
-                raise StaleWrite("a guarded write changed nothing")
+        conn.execute(_DISPATCH, (batch.payload,))
         conn.execute("COMMIT")
         return Applied({}, False)
     except Exception:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-    return Applied(_apply_in_order(conn, turns), True)
+    return Applied(_apply_in_order(conn, batch.turns), True)
 
 
-def _statement_order(
-    shapes: Iterable[tuple[str, ...]], statements: list[str], parents_first: Mapping[str, int]
-) -> list[str] | None:
-    """The statements in an order that keeps every turn's own order wherever it matters, or
-    None when no order can (the turn by turn replay then does). `shapes` are the turns'
-    statement sequences.
+_DISPATCH = "INSERT INTO temp._batch (kind, row) SELECT value ->> 0, value -> 1 FROM json_each(?)"
 
-    Within a turn, two statements on a common table keep their order, unless both are plain
-    INSERTs: keys are given, so those never depend on each other, except through foreign keys,
-    and INSERTs run parent tables first (`parents_first`: a table's depth in the foreign key
-    graph), so every row's parent is in before it whichever turn inserted the parent. Among the
-    statements free to go next, INSERTs go first: a turn may change a row another turn of the
-    batch just inserted (a guest's request started the host's conversation; the host's reply
-    updates it), never the other way round.
+
+def _install(conn: sqlite3.Connection, dispatch: Dispatch) -> bool:
+    """The view `temp._batch` and its trigger, rebuilt when statements were added (warm-up).
+
+    Each statement becomes its own kind's branch: `?` number n is `NEW.row ->> n` and a
+    `NEW.kind = k` term keeps it to its rows; a guarded write is followed by a RAISE that
+    aborts the whole INSERT when it changed no row. TEMP: the writer connection's own, never
+    in the database file. False if SQLite refused the trigger (the batch then commits turn by
+    turn: slower, still correct).
     """
-    if len(statements) == 1:
-        return statements
-    after: dict[str, set[str]] = {sql: set() for sql in statements}
-    for shape in shapes:
-        for first, later in _turn_edges(shape):
-            after[first].add(later)
-    waiting = dict.fromkeys(statements, 0)
-    for followers in after.values():
-        for sql in followers:
-            waiting[sql] += 1
-    position = {sql: n for n, sql in enumerate(statements)}
-
-    def priority(sql: str) -> tuple[int, int, int]:
-        table = _plain_insert_table(sql)
-        if table is None:
-            return (1, 0, position[sql])
-        return (0, parents_first.get(table, 0), position[sql])
-
-    ready = [sql for sql in statements if waiting[sql] == 0]
-    order: list[str] = []
-    while ready:
-        sql = min(ready, key=priority)
-        ready.remove(sql)
-        order.append(sql)
-        for follower in after[sql]:
-            waiting[follower] -= 1
-            if waiting[follower] == 0:
-                ready.append(follower)
-    return order if len(order) == len(statements) else None
-
-
-@functools.lru_cache(maxsize=1024)
-def _turn_edges(shape: tuple[str, ...]) -> frozenset[tuple[str, str]]:
-    """(earlier, later) statement pairs whose order one turn of this shape needs kept."""
-    edges = set()
-    for i, first in enumerate(shape):
-        for later in shape[i + 1 :]:
-            if (
-                later != first
-                and _tables(first) & _tables(later)
-                and not (_plain_insert_table(first) and _plain_insert_table(later))
-            ):
-                edges.add((first, later))
-    return frozenset(edges)
-
-
-def parents_first(conn: sqlite3.Connection) -> dict[str, int]:
-    """Each table's depth in the foreign key graph: 0 for a table that points at none, one
-    more than its deepest parent otherwise."""
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+    statements = dispatch.statements
+    if dispatch.installed == len(statements):
+        return True
+    if dispatch.refused == len(statements):
+        return False
+    body = []
+    for kind, (sql, must_change) in enumerate(statements):
+        branch = _dispatched(sql, kind)
+        assert branch is not None
+        body.append(branch + ";")
+        if must_change:
+            body.append(
+                f"SELECT RAISE(ABORT, 'stale write') WHERE NEW.kind = {kind} AND changes() = 0;"
+            )
+    try:
+        conn.execute(
+            "CREATE TEMP VIEW IF NOT EXISTS _batch (kind, row) AS SELECT NULL, NULL WHERE 0"
         )
-    ]
-    parents = {
-        table: {
-            row[2] for row in conn.execute(f'PRAGMA foreign_key_list("{table}")') if row[2] != table
-        }
-        for table in tables
-    }
-    depth: dict[str, int] = {}
-
-    def of(table: str, seen: frozenset[str] = frozenset()) -> int:
-        if table not in depth:
-            above = [of(p, seen | {table}) for p in parents.get(table, ()) if p not in seen]
-            depth[table] = 1 + max(above) if above else 0
-        return depth[table]
-
-    for table in tables:
-        of(table)
-    return depth
-
-
-_TABLE = re.compile(r"\b(?:INTO|UPDATE|FROM|JOIN)\s+(\w+)", re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=256)
-def _tables(sql: str) -> frozenset[str]:
-    """The tables a statement names (what it writes and reads)."""
-    return frozenset(name.lower() for name in _TABLE.findall(sql))
-
-
-@functools.lru_cache(maxsize=256)
-def _plain_insert_table(sql: str) -> str | None:
-    """The table of an INSERT ... VALUES, the statement a turn adds a row with; else None."""
-    insert = _INSERT.fullmatch(sql)
-    return insert.group(1).lower() if insert else None
-
-
-def _run_group(
-    conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]], must_change: bool
-) -> sqlite3.Cursor:
-    """All of a batch's rows for one statement, in as few trips into SQLite as possible.
-
-    executemany binds and steps row by row, and the sqlite3 module gives up the GIL around
-    every step and takes it back after: a batch of a few hundred rows made the writer thread and
-    the event loop hand the GIL back and forth a few hundred times, which cost the loop about
-    half its turns. The same rows as one JSON array parameter, spread by json_each, are one
-    step: the whole statement runs in SQLite with the GIL free.
-    """
-    if len(rows) > 1:
-        bulk = _bulk_form(sql, must_change)
-        if bulk is not None:
-            payload = _json_rows(rows)
-            # Where JSON would not give back exactly the Python value, executemany does:
-            # SQLite's JSON text ends at a NUL character, and an integer past 64 bits would
-            # come back a float instead of failing (19 digits anywhere, even in a body, is
-            # enough to take the long way).
-            if _NOT_FOR_JSON.search(payload) is None:
-                return conn.execute(bulk, (payload,))
-    return conn.executemany(sql, rows)
-
-
-_NOT_FOR_JSON = re.compile(r"\\u0000|\d{19}")
-_json_rows = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([^()]*)\)")
-_LITERAL = re.compile(r"'\w*'|-?\d+|NULL")
-_UPDATE = re.compile(r"UPDATE (\w+) SET ([^?]*\?.*) WHERE (.*)")
-
-
-@functools.lru_cache(maxsize=256)
-def _bulk_form(sql: str, must_change: bool) -> str | None:
-    """The statement taking its rows as one JSON array, where that means the same thing.
-
-    INSERT ... VALUES (?, ...) becomes INSERT ... SELECT over json_each, rows in their order.
-    An UPDATE is joined with json_each only when it is guarded (must change one row a row):
-    a target row named twice would be changed once, the count falls short, and the batch is
-    replayed statement by statement, so a bulk UPDATE that succeeds is the same as one by one.
-    """
-    insert = _INSERT.fullmatch(sql)
-    if insert:
-        table, columns, values = insert.groups()
-        items = [item.strip() for item in values.split(",")]
-        if len(items) != len(columns.split(",")):
-            return None
-        counter = iter(range(len(items)))
-        spread = []
-        for item in items:
-            if item == "?":
-                spread.append(f"value ->> {next(counter)}")
-            elif _LITERAL.fullmatch(item):
-                spread.append(item)
-            else:
-                return None
-        return f"INSERT INTO {table} ({columns}) SELECT {', '.join(spread)} FROM json_each(?)"
-    update = _UPDATE.fullmatch(sql)
-    if update and must_change and "(" not in sql:
-        table, assignments, condition = update.groups()
-        counter = iter(range(sql.count("?")))
-
-        def column(_: re.Match[str]) -> str:
-            return f"_bulk._row ->> {next(counter)}"
-
-        assignments = re.sub(r"\?", column, assignments)
-        condition = re.sub(r"\?", column, condition)
-        # (A statement must begin with UPDATE for the sqlite3 module to count its rows.)
-        return (
-            f"UPDATE {table} SET {assignments}"
-            f" FROM (SELECT value AS _row FROM json_each(?)) AS _bulk WHERE {condition}"
+        conn.execute("DROP TRIGGER IF EXISTS temp._batch_rows")
+        conn.execute(
+            "CREATE TEMP TRIGGER _batch_rows INSTEAD OF INSERT ON _batch BEGIN "
+            + " ".join(body)
+            + " END"
         )
+    except sqlite3.Error:
+        log.exception("the group commit trigger was refused; committing turn by turn")
+        dispatch.refused = len(statements)
+        return False
+    dispatch.installed = len(statements)
+    return True
+
+
+_VALUES = re.compile(r"(INSERT INTO \w+ \([\w, ]+\)) VALUES \((.*?)\)(| ON CONFLICT.*)")
+_WHERE = re.compile(r"((?:UPDATE|DELETE FROM|INSERT INTO) (?:(?! WHERE ).)*) WHERE (.*)")
+_PARAMETER = re.compile(r"\?")
+_QUOTED = re.compile(r"'[^']*'")
+
+
+@functools.lru_cache(maxsize=256)
+def _dispatched(sql: str, kind: int) -> str | None:
+    """`sql` as a branch of the dispatch trigger for rows of `kind`, or None if it has no
+    form this knows (it then commits turn by turn: correct, only slower)."""
+    if "?" in "".join(_QUOTED.findall(sql)) or ";" in sql or "RETURNING" in sql.upper():
+        return None
+    counter = iter(range(sql.count("?")))
+    bound = _PARAMETER.sub(lambda _: f"NEW.row ->> {next(counter)}", sql)
+    values = _VALUES.fullmatch(bound)
+    if values:  # (a WHERE before ON CONFLICT also settles SQLite's parse of the upsert)
+        table, row, upsert = values.groups()
+        return f"{table} SELECT {row} WHERE NEW.kind = {kind}{upsert}"
+    where = _WHERE.fullmatch(bound)
+    if where:
+        return f"{where.group(1)} WHERE NEW.kind = {kind} AND ({where.group(2)})"
     return None
 
 

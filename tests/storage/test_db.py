@@ -17,7 +17,7 @@ import pytest
 
 from conversations.model import Conversation, Person, Property
 from storage import writes
-from storage.db import Database, StaleWrite, Write, _statement_order
+from storage.db import Database, StaleWrite, Write, _dispatched
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -263,6 +263,93 @@ async def test_values_json_would_change_take_the_long_way(db: Database) -> None:
     assert stored == (str(2**63 - 1),)
 
 
+async def test_long_runs_of_digits_in_texts_still_commit_in_one_step(db: Database) -> None:
+    # Message sids are hex: 19 decimal digits in a row happen (the benchmark's sids are mostly
+    # zeros). Only a number that could be past 64 bits sends a batch the long way, and a text
+    # that looks like one still comes back exactly.
+    await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
+    replays = db.replays
+    sid = "SM" + "0" * 28 + "369d"
+    await asyncio.gather(
+        db.commit([said(1, "call 12345678901234567890123"), writes.handled(sid, "<R/>", AT)]),
+        db.commit([said(1, "x -1234567890123456789")]),
+    )
+    assert db.replays == replays
+    await db.commit([said(1, "[1234567890123456789]")])  # the long way: kept exactly too
+    assert await db.read(
+        lambda c: c.execute("SELECT body FROM messages ORDER BY id").fetchall()
+    ) == [
+        ("call 12345678901234567890123",),
+        ("x -1234567890123456789",),
+        ("[1234567890123456789]",),
+    ]
+    assert await db.read(lambda c: c.execute("SELECT sid FROM handled_messages").fetchall()) == [
+        (sid,)
+    ]
+
+
+async def test_a_statement_seen_after_warm_up_joins_the_one_step_commit(db: Database) -> None:
+    await db.commit([add(1)])
+    replays = db.replays
+    await asyncio.gather(
+        db.commit([add(2), writes.update_person(Person(1, person(1).phone, "Ann"), AT)]),
+        db.commit([writes.set_setting("greeting", "hello"), add(3)]),
+    )
+    await db.commit([writes.set_setting("greeting", "hi")])  # the upsert's other branch
+    assert db.replays == replays
+    assert await db.read(
+        lambda c: c.execute("SELECT id, name FROM people ORDER BY id").fetchall()
+    ) == [(1, "Ann"), (2, "Person 2"), (3, "Person 3")]
+    assert await db.read(
+        lambda c: c.execute("SELECT value FROM settings WHERE key = 'greeting'").fetchall()
+    ) == [("hi",)]
+
+
+async def test_a_statement_the_trigger_cannot_take_commits_turn_by_turn(db: Database) -> None:
+    odd = Write("INSERT INTO settings (key, value) VALUES ('what?', ?)", ("x",))  # a ? as text
+    replays = db.replays
+    await asyncio.gather(db.commit([add(1)]), db.commit([odd]))
+    assert db.replays == replays + 1
+    assert await db.read(people_ids) == [1]
+    assert await db.read(
+        lambda c: c.execute("SELECT value FROM settings WHERE key = 'what?'").fetchall()
+    ) == [("x",)]
+
+
+async def test_the_commit_trigger_lives_only_on_the_writer_connection(tmp_path: Path) -> None:
+    path = tmp_path / "airtng.db"
+    db = await Database.open(path)
+    try:
+        await db.commit([add(1)])
+        assert on_disk(path, "SELECT name FROM sqlite_master WHERE name LIKE '%batch%'") == []
+        assert on_disk(path, "SELECT id FROM people") == [(1,)]
+    finally:
+        await db.close()
+
+
+def test_statements_become_trigger_branches_for_their_own_rows() -> None:
+    assert _dispatched("INSERT INTO t (a, b) VALUES (?, 'x')", 3) == (
+        "INSERT INTO t (a, b) SELECT NEW.row ->> 0, 'x' WHERE NEW.kind = 3"
+    )
+    assert _dispatched(
+        "INSERT INTO s (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", 1
+    ) == (
+        "INSERT INTO s (k, v) SELECT NEW.row ->> 0, NEW.row ->> 1 WHERE NEW.kind = 1"
+        " ON CONFLICT(k) DO UPDATE SET v = excluded.v"
+    )
+    assert _dispatched("UPDATE t SET a = ? WHERE id = ? OR b = ?", 2) == (
+        "UPDATE t SET a = NEW.row ->> 0 WHERE NEW.kind = 2"
+        " AND (id = NEW.row ->> 1 OR b = NEW.row ->> 2)"
+    )
+    assert _dispatched("INSERT INTO f (rowid, body) SELECT id, body FROM m WHERE id > ?", 0) == (
+        "INSERT INTO f (rowid, body) SELECT id, body FROM m WHERE NEW.kind = 0"
+        " AND (id > NEW.row ->> 0)"
+    )
+    assert _dispatched("UPDATE t SET a = '?' WHERE id = ?", 0) is None  # a ? that is text
+    assert _dispatched("DELETE FROM t", 0) is None  # no WHERE to add its kind to
+    assert _dispatched("UPDATE t SET a = 1 WHERE id = ?; DROP TABLE t", 0) is None
+
+
 async def test_two_turns_changing_one_row_from_one_version_cannot_both_win(db: Database) -> None:
     await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
     results = await asyncio.gather(
@@ -275,30 +362,6 @@ async def test_two_turns_changing_one_row_from_one_version_cannot_both_win(db: D
     assert await db.read(
         lambda c: c.execute("SELECT state, version FROM conversations").fetchall()
     ) == [("browsing", 2)]
-
-
-def test_statements_keep_each_turns_order_where_it_matters() -> None:
-    insert_m = said(1, "x")
-    insert_p = add(1)
-    update_p = writes.update_person(person(1), AT)
-    update_c = writes.save_conversation(conversation(1, 2), 1)
-
-    def order(*turns: list[Write]) -> list[str] | None:
-        statements = list(dict.fromkeys(w.sql for t in turns for w in t))
-        shapes = {tuple(w.sql for w in t) for t in turns}
-        found = _statement_order(shapes, statements, {"people": 0, "messages": 1})
-        return None if found is None else [statements.index(sql) for sql in found]
-
-    # Inserts on different tables swap freely; an update on another table is no reason to wait.
-    assert order([insert_m, update_c, insert_m]) == [0, 1]
-    # Inserts go first: another turn's update may be about a row inserted in this batch.
-    assert order([update_p], [insert_p]) == [1, 0]
-    # An update between two inserts into its own table cannot be grouped.
-    assert order([insert_p, update_p, add(2)]) is None
-    # An insert after an update of its own table waits for it; other inserts still go first.
-    assert order([update_p, add(2)], [insert_m]) == [2, 0, 1]
-    # Inserts into parent tables go before inserts pointing at them, whoever came first.
-    assert order([insert_m], [insert_p]) == [1, 0]
 
 
 async def test_a_child_row_may_arrive_before_its_parent_in_a_batch(db: Database) -> None:
