@@ -255,7 +255,7 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
     busy: a batch run statement by statement spent two thirds of its time waiting for the GIL,
     and the turns waiting for it left the loop idle. So a batch is one statement: every row of
     every turn, in arrival order, goes as one JSON array into an INSERT on a view whose INSTEAD
-    OF trigger runs each row's own statement (`_install`): BEGIN, that INSERT, COMMIT.
+    OF trigger runs each row's own statement (`_install`): that INSERT is the transaction.
 
     If anything fails (a constraint, a guarded write that changed no row), the transaction is
     rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
@@ -263,13 +263,13 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
     """
     if batch.payload is None or not _install(conn, batch.dispatch):
         return Applied(_apply_in_order(conn, batch.turns), True)
-    conn.execute("BEGIN IMMEDIATE")
     try:
+        # No BEGIN and COMMIT: one statement outside a transaction is its own transaction,
+        # committed (and with durability "full", synced) when it ends, or not at all.
         conn.execute(_DISPATCH, (batch.payload,))
-        conn.execute("COMMIT")
         return Applied({}, False)
     except Exception:
-        if conn.in_transaction:
+        if conn.in_transaction:  # (it cannot be: the statement's own transaction ended)
             conn.execute("ROLLBACK")
     return Applied(_apply_in_order(conn, batch.turns), True)
 
