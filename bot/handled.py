@@ -12,7 +12,6 @@ hash that is present, a real retry or a one-in-2^64 collision, is looked up in t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -23,9 +22,10 @@ from storage.queries import find_handled
 
 
 def _key(sid: str) -> int:
-    return int.from_bytes(
-        hashlib.blake2b(sid.encode(), digest_size=8).digest(), "little", signed=True
-    )
+    # Python's own string hash: 64 bits, keyed afresh in every process (so nobody can aim for a
+    # collision, which would only cost a database look-up anyway), and cached in the string.
+    # The index is built at start from the stored sids, so keys never outlive the process.
+    return hash(sid)
 
 
 class SidIndex:

@@ -227,11 +227,7 @@ class Dispatch:
             payload = _json(rows)
         except (TypeError, ValueError):  # bytes, a float NaN...: the statements bind them
             return Batch(turns, None, self)
-        # Where JSON would not give back exactly the Python value, binding does: SQLite's JSON
-        # text ends at a NUL character, and an integer past 64 bits would come back a float
-        # instead of failing (a number of 19 digits or more; the same digits after a comma
-        # inside a text are taken for one too, which only costs that batch some speed).
-        if _NOT_FOR_JSON.search(payload) is not None:
+        if _json_would_change(payload):
             return Batch(turns, None, self)
         return Batch(turns, payload, self)
 
@@ -244,7 +240,24 @@ class Dispatch:
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_NOT_FOR_JSON = re.compile(r"\\u0000|[\[,]-?\d{19}")
+_DIGITS = re.compile(r"\d{19,}")
+
+
+def _json_would_change(payload: str) -> bool:
+    """Whether SQLite would not read back from `payload` exactly the values it was made of:
+    its JSON text ends at a NUL character, and an integer past 64 bits comes back a float
+    instead of failing. 19 digits or more that start a value (after `[`, `,` or a minus) are
+    taken for such a number; the same digits inside a text only cost that batch some speed.
+    (Message sids are hex: runs of 19 decimal digits happen in them, inside quotes.)"""
+    if "\\u0000" in payload:
+        return True
+    for digits in _DIGITS.finditer(payload):
+        before = digits.start() - 1
+        if before >= 0 and payload[before] == "-":
+            before -= 1
+        if before >= 0 and payload[before] in "[,":
+            return True
+    return False
 
 
 def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
