@@ -4,6 +4,8 @@ and paging, the transcript, the outbox retry, the overview, redaction, escaping.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import BACKGROUND
 from bot.console import session as sessions
 from storage import console_queries
 from tests.bot.test_webhook import GUEST, GUEST_B, HOST, eventually, outbox_rows, request_stay
@@ -190,6 +193,21 @@ async def test_conversations_are_found_by_words_dates_and_state(
     assert state_b in states
     found = rows((await operator.get(f"/admin/conversations?state={state_b}")).text)
     assert GUEST_B in found
+
+
+async def test_a_word_search_finds_every_message_committed_before_it(
+    operator: Operator, bot: Bot
+) -> None:
+    # Messages are indexed in bulk beside the turns (bot/search_index.py); with that background
+    # task stopped, only the catch-up the search itself runs can find a message just sent.
+    for task in bot.server.app[BACKGROUND].tasks:
+        if task.get_name() == "search-index":
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    await bot.phone(GUEST_B).ask("LIST")
+    await bot.phone(GUEST_B).ask("kumquat")
+    assert rows((await operator.get("/admin/conversations?q=kumquat")).text) == [GUEST_B]
 
 
 async def test_conversations_are_paged(operator: Operator, bot: Bot) -> None:
