@@ -197,6 +197,7 @@ class Batch(NamedTuple):
     turns: list[Sequence[Write]]
     payload: str | None
     dispatch: Dispatch
+    kinds: frozenset[int] = frozenset()  # the statements the payload's rows use
 
 
 class Dispatch:
@@ -209,12 +210,15 @@ class Dispatch:
         # Every statement known so far, by kind number: replaced, never changed in place, as
         # the writer thread reads it.
         self.statements: tuple[tuple[str, bool], ...] = ()
+        self.parameters: list[int] = []  # how many ? each kind's statement has
         self.installed = 0  # kinds the writer connection's trigger knows (writer thread only)
-        self.refused = -1  # kinds SQLite last refused a trigger for (writer thread only)
+        # Kinds SQLite would not take into the trigger (writer thread only; replaced whole).
+        self.broken: frozenset[int] = frozenset()
 
     def batch(self, turns: list[Sequence[Write]]) -> Batch:
         rows: list[tuple[int, Sequence[Any]]] = []
-        kinds = self.kinds
+        used: set[int] = set()
+        kinds, parameters = self.kinds, self.parameters
         for writes in turns:
             for write in writes:
                 kind = kinds.get((write.sql, write.must_change))
@@ -222,21 +226,36 @@ class Dispatch:
                     kind = self._learn(write)
                     if kind is None:
                         return Batch(turns, None, self)
-                rows.append((kind, write.params))
+                params = write.params
+                # Only what binding would take as it is: the right number of plain values
+                # (binding refuses a list or a wrong count, where JSON would store or ignore).
+                if (
+                    params.__class__ not in _SEQUENCES
+                    or len(params) != parameters[kind]
+                    or not _PLAIN.issuperset(map(type, params))
+                ):
+                    return Batch(turns, None, self)
+                rows.append((kind, params))
+                used.add(kind)
         try:
             payload = _json(rows)
-        except (TypeError, ValueError):  # bytes, a float NaN...: the statements bind them
+        except ValueError:  # a float NaN or infinity: binding stores what SQLite makes of it
             return Batch(turns, None, self)
         if _json_would_change(payload):
             return Batch(turns, None, self)
-        return Batch(turns, payload, self)
+        return Batch(turns, payload, self, frozenset(used))
 
     def _learn(self, write: Write) -> int | None:
         if len(self.statements) >= self.LIMIT or _dispatched(write.sql, 0) is None:
             return None
         kind = self.kinds[write.sql, write.must_change] = len(self.statements)
+        self.parameters.append(write.sql.count("?"))
         self.statements += ((write.sql, write.must_change),)
         return kind
+
+
+_SEQUENCES = frozenset({tuple, list})
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -272,9 +291,13 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
 
     If anything fails (a constraint, a guarded write that changed no row), the transaction is
     rolled back and replayed turn by turn in arrival order, each turn in a savepoint, so a
-    failing turn is refused alone.
+    failing turn is refused alone. One difference from running the turns one by one: SQLite
+    checks foreign keys when a statement ends, so within a batch a row may come before the
+    parent row it points at (the database is consistent when the batch commits; a parent that
+    never comes fails the batch, and the replay refuses the turn).
     """
-    if batch.payload is None or not _install(conn, batch.dispatch):
+    _install(conn, batch.dispatch)
+    if batch.payload is None or batch.kinds & batch.dispatch.broken:
         return Applied(_apply_in_order(conn, batch.turns), True)
     try:
         # No BEGIN and COMMIT: one statement outside a transaction is its own transaction,
@@ -290,58 +313,68 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
 _DISPATCH = "INSERT INTO temp._batch (kind, row) SELECT value ->> 0, value -> 1 FROM json_each(?)"
 
 
-def _install(conn: sqlite3.Connection, dispatch: Dispatch) -> bool:
+def _install(conn: sqlite3.Connection, dispatch: Dispatch) -> None:
     """The view `temp._batch` and its trigger, rebuilt when statements were added (warm-up).
 
     Each statement becomes its own kind's branch: `?` number n is `NEW.row ->> n` and a
     `NEW.kind = k` term keeps it to its rows; a guarded write is followed by a RAISE that
     aborts the whole INSERT when it changed no row. TEMP: the writer connection's own, never
-    in the database file. False if SQLite refused the trigger (the batch then commits turn by
-    turn: slower, still correct).
+    in the database file. A statement SQLite will not take into a trigger is left out
+    (`broken`): batches using it commit turn by turn, slower and still correct.
     """
     statements = dispatch.statements
     if dispatch.installed == len(statements):
-        return True
-    if dispatch.refused == len(statements):
-        return False
-    body = []
-    for kind, (sql, must_change) in enumerate(statements):
-        branch = _dispatched(sql, kind)
-        assert branch is not None
-        body.append(branch + ";")
-        if must_change:
-            body.append(
-                f"SELECT RAISE(ABORT, 'stale write') WHERE NEW.kind = {kind} AND changes() = 0;"
-            )
-    try:
-        conn.execute(
-            "CREATE TEMP VIEW IF NOT EXISTS _batch (kind, row) AS SELECT NULL, NULL WHERE 0"
-        )
-        conn.execute("DROP TRIGGER IF EXISTS temp._batch_rows")
-        conn.execute(
-            "CREATE TEMP TRIGGER _batch_rows INSTEAD OF INSERT ON _batch BEGIN "
-            + " ".join(body)
-            + " END"
-        )
-    except sqlite3.Error:
-        log.exception("the group commit trigger was refused; committing turn by turn")
-        dispatch.refused = len(statements)
-        return False
+        return
+    conn.execute("CREATE TEMP VIEW IF NOT EXISTS _batch (kind, row) AS SELECT NULL, NULL WHERE 0")
+    broken = set(dispatch.broken)
+    for kind in range(dispatch.installed, len(statements)):
+        try:  # each new statement alone first, so one bad one can't keep out the rest
+            conn.execute(_trigger("_batch_probe", [_branch(kind, *statements[kind])]))
+            conn.execute("DROP TRIGGER temp._batch_probe")
+        except sqlite3.Error:
+            log.exception("statement %r cannot be group-committed in one step", statements[kind][0])
+            broken.add(kind)
+    body = [
+        _branch(kind, *statements[kind]) for kind in range(len(statements)) if kind not in broken
+    ]
+    conn.execute("DROP TRIGGER IF EXISTS temp._batch_rows")
+    conn.execute(_trigger("_batch_rows", body))
+    dispatch.broken = frozenset(broken)
     dispatch.installed = len(statements)
-    return True
+
+
+def _branch(kind: int, sql: str, must_change: bool) -> str:
+    branch = _dispatched(sql, kind)
+    assert branch is not None
+    if must_change:
+        branch += f"; SELECT RAISE(ABORT, 'stale write') WHERE NEW.kind = {kind} AND changes() = 0"
+    return branch
+
+
+def _trigger(name: str, branches: list[str]) -> str:
+    statements = "".join(f"{branch}; " for branch in branches) or "SELECT 1; "
+    return f"CREATE TEMP TRIGGER {name} INSTEAD OF INSERT ON _batch BEGIN {statements}END"
 
 
 _VALUES = re.compile(r"(INSERT INTO \w+ \([\w, ]+\)) VALUES \((.*?)\)(| ON CONFLICT.*)")
 _WHERE = re.compile(r"((?:UPDATE|DELETE FROM|INSERT INTO) (?:(?! WHERE ).)*) WHERE (.*)")
 _PARAMETER = re.compile(r"\?")
 _QUOTED = re.compile(r"'[^']*'")
+# Numbered or named parameters (the rewriting counts plain ? only); RETURNING (not allowed in a
+# trigger); OR FAIL and OR ROLLBACK (they would end the one statement's transaction half done);
+# IN (?, ...) lists (a shape for every length: they would fill the kinds with one-offs).
+_NOT_ONE_STEP = re.compile(
+    r"\?\d|[:@$]\w|\bRETURNING\b|\bOR\s+(?:FAIL|ROLLBACK)\b|\bIN\s*\(\s*\?", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=256)
 def _dispatched(sql: str, kind: int) -> str | None:
     """`sql` as a branch of the dispatch trigger for rows of `kind`, or None if it has no
     form this knows (it then commits turn by turn: correct, only slower)."""
-    if "?" in "".join(_QUOTED.findall(sql)) or ";" in sql or "RETURNING" in sql.upper():
+    if "?" in "".join(_QUOTED.findall(sql)) or ";" in sql:
+        return None
+    if _NOT_ONE_STEP.search(_QUOTED.sub("''", sql)):
         return None
     counter = iter(range(sql.count("?")))
     bound = _PARAMETER.sub(lambda _: f"NEW.row ->> {next(counter)}", sql)

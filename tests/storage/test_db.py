@@ -316,6 +316,47 @@ async def test_a_statement_the_trigger_cannot_take_commits_turn_by_turn(db: Data
     ) == [("x",)]
 
 
+async def test_parameters_binding_would_refuse_are_refused_in_a_batch_too(db: Database) -> None:
+    # JSON would store a list as text and ignore a missing or extra value; binding refuses.
+    setting = "INSERT INTO settings (key, value) VALUES (?, ?)"
+    results = await asyncio.gather(
+        db.commit([add(1)]),
+        db.commit([Write(setting, ("short",))]),
+        db.commit([Write(setting, ("list", ["a"]))]),
+        db.commit([Write(setting, ("long", "b", "c"))]),
+        db.commit([add(2)]),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[4] is None
+    assert all(isinstance(error, sqlite3.ProgrammingError) for error in results[1:4])
+    assert await db.read(people_ids) == [1, 2]
+    assert (
+        await db.read(
+            lambda c: c.execute(
+                "SELECT key FROM settings WHERE key IN ('short', 'list', 'long')"
+            ).fetchall()
+        )
+        == []
+    )
+
+
+async def test_a_statement_sqlite_will_not_take_into_the_trigger_leaves_the_rest_fast(
+    db: Database,
+) -> None:
+    # A multi-row VALUES fits the rewriting's pattern but not SQLite's grammar once rewritten.
+    two = Write("INSERT INTO settings (key, value) VALUES (?, ?), (?, ?)", ("a", "1", "b", "2"))
+    await asyncio.gather(db.commit([add(1)]), db.commit([two]))
+    replays = db.replays
+    await asyncio.gather(db.commit([add(2)]), db.commit([add(3)]))
+    assert db.replays == replays  # batches without it still commit in one step
+    assert await db.read(people_ids) == [1, 2, 3]
+    assert await db.read(
+        lambda c: c.execute(
+            "SELECT key, value FROM settings WHERE key IN ('a', 'b') ORDER BY key"
+        ).fetchall()
+    ) == [("a", "1"), ("b", "2")]
+
+
 async def test_the_commit_trigger_lives_only_on_the_writer_connection(tmp_path: Path) -> None:
     path = tmp_path / "airtng.db"
     db = await Database.open(path)
@@ -348,6 +389,12 @@ def test_statements_become_trigger_branches_for_their_own_rows() -> None:
     assert _dispatched("UPDATE t SET a = '?' WHERE id = ?", 0) is None  # a ? that is text
     assert _dispatched("DELETE FROM t", 0) is None  # no WHERE to add its kind to
     assert _dispatched("UPDATE t SET a = 1 WHERE id = ?; DROP TABLE t", 0) is None
+    assert _dispatched("UPDATE t SET a = ?2 WHERE id = ?1", 0) is None  # numbered
+    assert _dispatched("UPDATE t SET a = :a WHERE id = 1", 0) is None  # named
+    assert _dispatched("UPDATE t SET a = ? WHERE at = '12:30'", 0) is not None  # a colon in text
+    assert _dispatched("UPDATE OR FAIL t SET a = ? WHERE id = ?", 0) is None  # half a statement
+    assert _dispatched("UPDATE t SET a = ? WHERE id IN (?, ?)", 0) is None  # one-off shapes
+    assert _dispatched("INSERT INTO t (a) VALUES (?) RETURNING a", 0) is None
 
 
 async def test_two_turns_changing_one_row_from_one_version_cannot_both_win(db: Database) -> None:
