@@ -52,7 +52,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 # so an answer later than that is never read; a turn takes milliseconds. (aiohttp's default
 # is 60 s, longer than most service managers wait before a SIGKILL.)
 SHUTDOWN_TIMEOUT_SECONDS = 15.0
-SWITCH_INTERVAL_SECONDS = 0.0005  # how long a thread waiting for the GIL waits at most
+SWITCH_INTERVAL_SECONDS = 0.0002  # how long a thread waiting for the GIL waits at most
 
 
 class Background:
@@ -223,8 +223,9 @@ async def _lifetime(
     # The database threads (storage/db.py) give up the GIL around each SQLite step and need it
     # back after; with the loop busy they wait for the switch interval, 5 ms by default, for
     # each of the few steps of a group commit, and every turn of the batch waits with them.
-    # 0.5 ms: commits took 5.6 instead of 9.3 ms under the benchmark, 3,100-3,700 turns/s
-    # instead of 2,800 (a shorter interval gained nothing more).
+    # Under the benchmark (python -m bench.run): commits of 9.3 ms at 5 ms, 5.6 ms at 0.5 ms,
+    # 5.0 ms at 0.2 ms; at 0.2 ms the bot ran at 0.187-0.21 of the baseline over three runs
+    # against 0.192-0.194 at 0.5 ms (a small edge, within the machine's noise; no cost seen).
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
         yield
