@@ -57,7 +57,8 @@ class Database:
         self._closed = False
         self.commits = 0  # transactions and turns committed, for the benchmark's report
         self.turns_committed = 0
-        self.replays = 0  # batches committed turn by turn (a failure, or no order fitted)
+        self.replays = 0  # batches committed turn by turn (a failure, or a statement or value
+        # the one-step commit does not take)
         self._dispatch = Dispatch()
 
     @classmethod
@@ -206,11 +207,11 @@ class Dispatch:
     LIMIT = 64  # kinds; statements past it (one-off shapes) take the turn by turn way
 
     def __init__(self) -> None:
-        self.kinds: dict[tuple[str, bool], int] = {}
+        # (sql, must_change) -> (its kind number, how many ? it has)
+        self.kinds: dict[tuple[str, bool], tuple[int, int]] = {}
         # Every statement known so far, by kind number: replaced, never changed in place, as
         # the writer thread reads it.
         self.statements: tuple[tuple[str, bool], ...] = ()
-        self.parameters: list[int] = []  # how many ? each kind's statement has
         self.installed = 0  # kinds the writer connection's trigger knows (writer thread only)
         # Kinds SQLite would not take into the trigger (writer thread only; replaced whole).
         self.broken: frozenset[int] = frozenset()
@@ -218,20 +219,19 @@ class Dispatch:
     def batch(self, turns: list[Sequence[Write]]) -> Batch:
         rows: list[tuple[int, Sequence[Any]]] = []
         used: set[int] = set()
-        kinds, parameters = self.kinds, self.parameters
+        kinds = self.kinds
         for writes in turns:
             for write in writes:
-                kind = kinds.get((write.sql, write.must_change))
-                if kind is None:
-                    kind = self._learn(write)
-                    if kind is None:
-                        return Batch(turns, None, self)
+                known = kinds.get((write.sql, write.must_change)) or self._learn(write)
+                if known is None:
+                    return Batch(turns, None, self)
+                kind, count = known
                 params = write.params
                 # Only what binding would take as it is: the right number of plain values
                 # (binding refuses a list or a wrong count, where JSON would store or ignore).
                 if (
                     params.__class__ not in _SEQUENCES
-                    or len(params) != parameters[kind]
+                    or len(params) != count
                     or not _PLAIN.issuperset(map(type, params))
                 ):
                     return Batch(turns, None, self)
@@ -245,13 +245,15 @@ class Dispatch:
             return Batch(turns, None, self)
         return Batch(turns, payload, self, frozenset(used))
 
-    def _learn(self, write: Write) -> int | None:
+    def _learn(self, write: Write) -> tuple[int, int] | None:
         if len(self.statements) >= self.LIMIT or _dispatched(write.sql, 0) is None:
             return None
-        kind = self.kinds[write.sql, write.must_change] = len(self.statements)
-        self.parameters.append(write.sql.count("?"))
+        known = self.kinds[write.sql, write.must_change] = (
+            len(self.statements),
+            write.sql.count("?"),
+        )
         self.statements += ((write.sql, write.must_change),)
-        return kind
+        return known
 
 
 _SEQUENCES = frozenset({tuple, list})
@@ -308,10 +310,8 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
         # committed (and with durability "full", synced) when it ends, or not at all.
         conn.execute(_DISPATCH, (batch.payload,))
         return Applied({}, False)
-    except Exception:
-        if conn.in_transaction:  # (it cannot be: the statement's own transaction ended)
-            conn.execute("ROLLBACK")
-    return Applied(_apply_in_order(conn, batch.turns), True)
+    except Exception:  # rolled back whole with its statement: run the turns one by one
+        return Applied(_apply_in_order(conn, batch.turns), True)
 
 
 _DISPATCH = "INSERT INTO temp._batch (kind, row) SELECT value ->> 0, value -> 1 FROM json_each(?)"

@@ -414,8 +414,8 @@ async def test_two_turns_changing_one_row_from_one_version_cannot_both_win(db: D
 async def test_a_child_row_may_arrive_before_its_parent_in_a_batch(db: Database) -> None:
     await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
     replays = db.replays
-    # Turn one logs into conversation 1, turn two starts conversation 2 and logs into it: the
-    # batch's first statement is the messages INSERT, yet conversation 2 must exist first.
+    # Turn one logs into conversation 1, turn two starts conversation 2 and logs into it: one
+    # statement type (the messages INSERT) on both sides of conversation 2's INSERT.
     await asyncio.gather(
         db.commit([said(1, "first")]),
         db.commit([add(2), writes.add_conversation(conversation(2, 1)), said(2, "second")]),
