@@ -31,19 +31,32 @@ def _key(sid: str) -> int:
 class SidIndex:
     """A set of 64-bit sid hashes in sorted arrays that merge like a binary counter: new hashes
     collect in a small set, which is sorted into a chunk when full; chunks of similar size are
-    merged, so there are O(log n) of them and each look-up is a few bisections."""
+    merged, so there are O(log n) of them and each look-up is a few bisections. In front of
+    them, one bit per hash's low bits (a one-function Bloom filter, 2 MB) turns nearly every new
+    sid away without a bisection: with a million sids stored, 94 in 100 look-ups stop there."""
 
     CHUNK = 4096
+    FILTER_BITS = 1 << 24
 
     def __init__(self, sids: Iterable[str] = ()) -> None:
-        self._chunks: list[array[int]] = [array("q", sorted({_key(sid) for sid in sids}))]
+        keys = sorted({_key(sid) for sid in sids})
+        self._chunks: list[array[int]] = [array("q", keys)]
         self._new: set[int] = set()
+        self._filter = bytearray(self.FILTER_BITS // 8)
+        for key in keys:
+            self._mark(key)
 
     def __len__(self) -> int:
         return sum(len(chunk) for chunk in self._chunks) + len(self._new)
 
+    def _mark(self, key: int) -> None:
+        bit = key & (self.FILTER_BITS - 1)
+        self._filter[bit >> 3] |= 1 << (bit & 7)
+
     def add(self, sid: str) -> None:
-        self._new.add(_key(sid))
+        key = _key(sid)
+        self._mark(key)
+        self._new.add(key)
         if len(self._new) >= self.CHUNK:
             self._chunks.append(array("q", sorted(self._new)))
             self._new.clear()
@@ -54,6 +67,9 @@ class SidIndex:
 
     def __contains__(self, sid: str) -> bool:
         key = _key(sid)
+        bit = key & (self.FILTER_BITS - 1)
+        if not self._filter[bit >> 3] & (1 << (bit & 7)):
+            return False
         if key in self._new:
             return True
         for chunk in self._chunks:

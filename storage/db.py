@@ -229,19 +229,24 @@ class Dispatch:
                 params = write.params
                 # Only what binding would take as it is: the right number of plain values
                 # (binding refuses a list or a wrong count, where JSON would store or ignore).
-                if (
-                    params.__class__ not in _SEQUENCES
-                    or len(params) != count
-                    or not _PLAIN.issuperset(map(type, params))
-                ):
+                if params.__class__ not in _SEQUENCES or len(params) != count:
                     return Batch(turns, None, self)
+                for value in params:
+                    cls = value.__class__
+                    if cls is int:
+                        # SQLite reads an integer past 64 bits back from JSON as a float,
+                        # where binding fails: 19 digits or more go the way that binds.
+                        if not -_LONG < value < _LONG:
+                            return Batch(turns, None, self)
+                    elif cls not in _PLAIN:
+                        return Batch(turns, None, self)
                 rows.append((kind, params))
                 used.add(kind)
         try:
             payload = _json(rows)
         except ValueError:  # a float NaN or infinity: binding stores what SQLite makes of it
             return Batch(turns, None, self)
-        if _json_would_change(payload):
+        if "\\u0000" in payload:  # SQLite's JSON text would end at the NUL character
             return Batch(turns, None, self)
         return Batch(turns, payload, self, frozenset(used))
 
@@ -257,28 +262,13 @@ class Dispatch:
 
 
 _SEQUENCES = frozenset({tuple, list})
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+# Besides int, checked on its own. A float's JSON is its repr: 17 significant digits at most,
+# read back as the same float.
+_PLAIN = frozenset({str, float, bool, type(None)})
+_LONG = 10**18
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_DIGITS = re.compile(r"\d{19,}")
-
-
-def _json_would_change(payload: str) -> bool:
-    """Whether SQLite would not read back from `payload` exactly the values it was made of:
-    its JSON text ends at a NUL character, and an integer past 64 bits comes back a float
-    instead of failing. 19 digits or more that start a value (after `[`, `,` or a minus) are
-    taken for such a number; the same digits inside a text only cost that batch some speed.
-    (Message sids are hex: runs of 19 decimal digits happen in them, inside quotes.)"""
-    if "\\u0000" in payload:
-        return True
-    for digits in _DIGITS.finditer(payload):
-        before = digits.start() - 1
-        if before >= 0 and payload[before] == "-":
-            before -= 1
-        if before >= 0 and payload[before] in "[,":
-            return True
-    return False
 
 
 def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:

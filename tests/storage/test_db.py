@@ -265,17 +265,20 @@ async def test_values_json_would_change_take_the_long_way(db: Database) -> None:
 
 async def test_long_runs_of_digits_in_texts_still_commit_in_one_step(db: Database) -> None:
     # Message sids are hex: 19 decimal digits in a row happen (the benchmark's sids are mostly
-    # zeros). Only a number that could be past 64 bits sends a batch the long way, and a text
-    # that looks like one still comes back exactly.
+    # zeros). Only an integer of 19 digits or more, which could be past 64 bits, sends a batch
+    # the long way; a text that looks like one goes in one step and comes back exactly.
     await db.commit([add(1), writes.add_conversation(conversation(1, 1))])
     replays = db.replays
     sid = "SM" + "0" * 28 + "369d"
+    big = "INSERT INTO settings (key, value) VALUES (?, ?)"
     await asyncio.gather(
         db.commit([said(1, "call 12345678901234567890123"), writes.handled(sid, "<R/>", AT)]),
         db.commit([said(1, "x -1234567890123456789")]),
+        db.commit([said(1, "[1234567890123456789]"), Write(big, ("18 digits", 10**18 - 1))]),
     )
     assert db.replays == replays
-    await db.commit([said(1, "[1234567890123456789]")])  # the long way: kept exactly too
+    await db.commit([Write(big, ("19 digits", -(10**18)))])  # the long way: exact too
+    assert db.replays == replays + 1
     assert await db.read(
         lambda c: c.execute("SELECT body FROM messages ORDER BY id").fetchall()
     ) == [
@@ -286,6 +289,11 @@ async def test_long_runs_of_digits_in_texts_still_commit_in_one_step(db: Databas
     assert await db.read(lambda c: c.execute("SELECT sid FROM handled_messages").fetchall()) == [
         (sid,)
     ]
+    assert await db.read(
+        lambda c: c.execute(
+            "SELECT key, value FROM settings WHERE key LIKE '%digits' ORDER BY key"
+        ).fetchall()
+    ) == [("18 digits", str(10**18 - 1)), ("19 digits", str(-(10**18)))]
 
 
 async def test_a_statement_seen_after_warm_up_joins_the_one_step_commit(db: Database) -> None:
