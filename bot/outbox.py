@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -54,9 +55,15 @@ _retry_after: ContextVar[float | None] = ContextVar("retry_after", default=None)
 
 class RecordingHttpClient(AsyncTwilioHttpClient):
     """The twilio library's async client, also noting the Retry-After of the last response in
-    the calling task (TwilioRestException does not carry headers)."""
+    the calling task (TwilioRestException does not carry headers).
+
+    A form of plain text fields goes to aiohttp already encoded: the same bytes aiohttp's
+    FormData would make (urlencode, doseq) in 14 us of the event loop's time instead of 45 (of
+    a send's ~190)."""
 
     async def request(self, *args: Any, **kwargs: Any) -> Response:
+        if (kwargs.get("headers") or {}).get("Content-Type") == FORM:
+            kwargs["data"] = form_body(kwargs.get("data"))
         response = await super().request(*args, **kwargs)
         headers: Mapping[str, str] = response.headers or {}
         value = headers.get("Retry-After")
@@ -65,6 +72,22 @@ class RecordingHttpClient(AsyncTwilioHttpClient):
         except ValueError:
             _retry_after.set(None)
         return response
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def form_body(data: object) -> object:
+    """`data` url-encoded as aiohttp would post it, if it is a dict of texts (or lists of
+    texts); anything else is left to aiohttp as it is."""
+    if not isinstance(data, dict):
+        return data
+    for value in data.values():
+        if value.__class__ is not str and not (
+            isinstance(value, list) and all(item.__class__ is str for item in value)
+        ):
+            return data
+    return urlencode(list(data.items()), doseq=True).encode()
 
 
 def twilio_client(config: Config) -> Client:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import FormData
 from twilio.request_validator import RequestValidator
 
 from bot.config import OutboxConfig
+from bot.outbox import form_body, twilio_client
 from tests.bot.test_webhook import (
     GUEST,
     GUEST_B,
@@ -438,3 +440,44 @@ async def test_shutdown_stops_sending_before_it_waits_for_requests_in_progress(
     await bot.server.close()
     twilio_api.clear_faults()
     await settled_once_after_a_restart(tmp_path, twilio_api, clock)
+
+
+# -- the request on the wire ------------------------------------------------------------------
+
+TRICKY = "Réservé 🏠 & paid = yes + tax? 100%\nline two; a/b #3"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"To": "+15550001234", "From": BOT_NUMBER, "Body": TRICKY},
+        {"Body": "", "MediaUrl": ["https://a.example/p.png?x=1&y=2", "https://b.example/é"]},
+        {"MediaUrl": []},
+    ],
+)
+def test_a_form_is_encoded_as_aiohttps_formdata_would(data: dict[str, Any]) -> None:
+    assert form_body(data) == FormData(data)()._value
+
+
+@pytest.mark.parametrize("data", [{"ValidityPeriod": 5}, {"Flag": True}, None, b"raw"])
+def test_anything_but_text_fields_is_left_to_aiohttp(data: Any) -> None:
+    assert form_body(data) is data
+
+
+async def test_a_message_reaches_twilio_with_every_character_and_media_url(bot: Bot) -> None:
+    client = twilio_client(bot.config)
+    try:
+        message = await client.messages.create_async(
+            to=HOST,
+            from_=BOT_NUMBER,
+            body=TRICKY,
+            media_url=["https://a.example/p.png?x=1&y=2"],
+            status_callback=bot.url + "/sms/status",
+        )
+    finally:
+        await client.http_client.close()
+    form = bot.twilio.form_of(str(message.sid))
+    assert form["Body"] == [TRICKY]
+    assert form["MediaUrl"] == ["https://a.example/p.png?x=1&y=2"]
+    assert form["To"] == [HOST]
+    assert validate_create_message(form, bot.config.twilio.account_sid) == []
