@@ -498,6 +498,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         def median(target: str, field: str) -> float:
             return statistics.median(getattr(r, field) for r in results if r.target == target)
 
+        def by_round(target: str, reference: str) -> list[float]:
+            """`target`'s rate over `reference`'s in each round: runs a minute apart at most,
+            so a machine that drifts between rounds moves both sides of each ratio alike."""
+            rates = {(i // 3, r.target): r.rate for i, r in enumerate(results)}
+            return [round(rates[k, target] / rates[k, reference], 3) for k in range(args.rounds)]
+
         summary = {
             "durability": args.durability,
             "big_database": args.big,
@@ -511,6 +517,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "floor_p99_ms": round(median("floor", "p99_ms"), 2),
             "bot_to_baseline": round(median("bot", "rate") / median("baseline", "rate"), 3),
             "bot_to_floor": round(median("bot", "rate") / median("floor", "rate"), 3),
+            "bot_to_baseline_by_round": by_round("bot", "baseline"),
+            "bot_to_baseline_paired": statistics.median(by_round("bot", "baseline")),
+            "bot_to_floor_by_round": by_round("bot", "floor"),
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
             "accept_rps": round(accept.rate),
@@ -569,6 +578,11 @@ def main() -> None:
     print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, rate, p99, ratio in rows:
         print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
+    print(
+        "bot / baseline round by round "
+        + ", ".join(f"{ratio:.3f}" for ratio in summary["bot_to_baseline_by_round"])
+        + f" (median {summary['bot_to_baseline_paired']:.3f})"
+    )
     print(f"outbox drain {summary['outbox_drain_per_s']} msg/s, bot RSS {summary['bot_rss_mb']} MB")
     print(json.dumps(summary))
 
