@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import aiohttp
@@ -34,7 +34,7 @@ from twilio.rest import Client
 from bot.config import Config
 from storage import writes
 from storage.db import Database
-from storage.queries import OutboxItem, due_outbox, known_twilio_sids, next_outbox_time
+from storage.queries import OutboxItem, known_twilio_sids, outbox_work
 from storage.writes import stamp
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,15 @@ PERMANENT_ERRORS = {
     21614: "the 'To' number is not a mobile number",
 }
 UNSUBSCRIBED = 21610
+
+
+class Look(NamedTuple):
+    """What one look at the outbox did."""
+
+    started: int  # deliveries started
+    more: bool  # whether more may be due right now (the read was full)
+    later: str | None  # when the first row not due yet will be (a retry, a lease)
+
 
 _retry_after: ContextVar[float | None] = ContextVar("retry_after", default=None)
 
@@ -140,14 +149,14 @@ class OutboxWorker:
     async def run(self) -> None:
         while True:
             try:
-                started = await self._start_due()
+                look = await self._start_due()
             except Exception:
                 log.exception("outbox: could not read due messages; trying again shortly")
-                started = 0
+                look = Look(0, False, None)
                 await asyncio.sleep(1)
-            if started:
+            if look.more:
                 continue
-            await self._wait(await self._seconds_to_next())
+            await self._wait(self._seconds_until(look.later))
 
     async def close(self) -> None:
         for task in list(self._in_flight.values()):
@@ -155,17 +164,20 @@ class OutboxWorker:
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         await self.client.http_client.close()
 
-    async def _start_due(self) -> int:
+    async def _start_due(self) -> Look:
+        """Claim and start what is due, as many as there are free slots: one read, which also
+        tells when the next row not due yet will be."""
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
-            return 0
+            return Look(0, False, None)  # a delivery ending wakes the worker
         now = self.clock()
+        asked = free + len(self._in_flight)
+        work = await self.db.read(outbox_work, stamp(now), asked)
         # Rows still in flight here are skipped even if their lease looks over (the clock may
         # have stepped): claiming one again would send it twice.
-        items = await self.db.read(due_outbox, stamp(now), free + len(self._in_flight))
-        items = [item for item in items if item.id not in self._in_flight][:free]
+        items = [item for item in work.due if item.id not in self._in_flight][:free]
         if not items:
-            return 0
+            return Look(0, False, work.later)
         # The lease: if this process dies mid-request, the row becomes due again after it.
         lease = now + timedelta(seconds=self.settings.request_timeout_seconds + 5)
         await self.db.write(
@@ -175,7 +187,8 @@ class OutboxWorker:
             task = asyncio.create_task(self._deliver(item))
             self._in_flight[item.id] = task
             task.add_done_callback(partial(self._done, item.id))
-        return len(items)
+        # A full read may have left due rows behind it: look again at once.
+        return Look(len(items), len(work.due) == asked, work.later)
 
     def _done(self, item_id: int, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(item_id, None)
@@ -183,13 +196,10 @@ class OutboxWorker:
             log.error("outbox delivery crashed", exc_info=task.exception())
         self._wake.set()
 
-    async def _seconds_to_next(self) -> float:
-        if len(self._in_flight) >= self.settings.concurrency:
+    def _seconds_until(self, later: str | None) -> float:
+        if later is None or len(self._in_flight) >= self.settings.concurrency:
             return 60.0
-        upcoming = await self.db.read(next_outbox_time)
-        if upcoming is None:
-            return 60.0
-        delay = (datetime.fromisoformat(upcoming) - self.clock()).total_seconds()
+        delay = (datetime.fromisoformat(later) - self.clock()).total_seconds()
         return min(max(delay, 0.01), 60.0)
 
     async def _wait(self, seconds: float) -> None:

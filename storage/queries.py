@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from conversations.model import Conversation, Person, Property, Reservation
 
@@ -143,11 +143,24 @@ def due_outbox(conn: sqlite3.Connection, now: str, limit: int) -> list[OutboxIte
     return [OutboxItem(*row) for row in rows]
 
 
-def next_outbox_time(conn: sqlite3.Connection) -> str | None:
+def next_outbox_time(conn: sqlite3.Connection, after: str = "") -> str | None:
+    """The first next attempt (or lease end) of a queued or sending row, later than `after`."""
     row = conn.execute(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')"
+        " AND next_attempt_at > ?",
+        (after,),
     ).fetchone()
     return row[0] if row else None
+
+
+class OutboxWork(NamedTuple):
+    due: list[OutboxItem]  # oldest first, at most `limit`
+    later: str | None  # when the first row not due now will be
+
+
+def outbox_work(conn: sqlite3.Connection, now: str, limit: int) -> OutboxWork:
+    """What the outbox worker needs from one look: what is due, and when to look next."""
+    return OutboxWork(due_outbox(conn, now, limit), next_outbox_time(conn, now))
 
 
 def known_twilio_sids(conn: sqlite3.Connection, sids: list[str]) -> set[str]:

@@ -414,7 +414,7 @@ async def test_a_row_still_in_flight_is_not_claimed_again_when_the_clock_steps(b
     await a_request(bot)
     await bot.twilio.wait_for(lambda: bot.twilio.attempts_by_to[HOST] == 1)  # hanging now
     bot.clock.advance(minutes=5)  # far past the claim's lease
-    assert await bot.services.outbox._start_due() == 0
+    assert (await bot.services.outbox._start_due()).started == 0
     row = await host_row(bot)
     assert row["status"] in SETTLED
     assert len(bot.twilio.messages_to(HOST)) == 1

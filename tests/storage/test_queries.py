@@ -21,6 +21,7 @@ from storage import writes
 from storage.db import Database, StaleWrite, Write
 from storage.queries import (
     OutboxItem,
+    OutboxWork,
     admin_conversations,
     admin_outbox,
     admin_properties,
@@ -30,6 +31,7 @@ from storage.queries import (
     known_twilio_sids,
     load_snapshot,
     next_outbox_time,
+    outbox_work,
     setting,
 )
 from storage.writes import stamp
@@ -235,6 +237,11 @@ async def test_due_outbox_is_oldest_first_and_a_lease_hides_a_claimed_row(db: Da
     assert [item.id for item in due] == [2, 3, 1]
     assert [item.id for item in await db.read(due_outbox, stamp(now), 2)] == [2, 3]
     assert await db.read(next_outbox_time) == stamp(AT)
+    # The worker's one look: what is due now, and when the first row not due yet is.
+    assert await db.read(outbox_work, stamp(AT + minute), 10) == OutboxWork(
+        [due[0], due[1]], stamp(AT + 2 * minute)
+    )
+    assert (await db.read(outbox_work, stamp(now), 10)).later == stamp(AT + 10 * minute)
 
     # Claimed with a lease a minute long: not due again until the lease runs out.
     await db.commit([writes.outbox_sending(2, 1, now + minute, now)])

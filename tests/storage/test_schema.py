@@ -218,6 +218,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
     "setting": lambda c: queries.setting(c, "session_secret"),
     "due_outbox": lambda c: queries.due_outbox(c, NOW, 8),
     "next_outbox_time": lambda c: queries.next_outbox_time(c),
+    "outbox_work": lambda c: queries.outbox_work(c, NOW, 8),
     "known_twilio_sids": lambda c: queries.known_twilio_sids(c, ["SM1", "SM2"]),
     "admin_reservations[all]": lambda c: queries.admin_reservations(c, None, 100, 0),
     "admin_reservations[status]": lambda c: queries.admin_reservations(c, "confirmed", 100, 0),
@@ -297,6 +298,7 @@ FULL_SCANS = {
 BOUNDED_SORTS = {
     # The queued and sending rows (the backlog), found through outbox_by_status.
     ("due_outbox", "outbox"),
+    ("outbox_work", "outbox"),  # due_outbox, with the time of the next row after it
     # One person's conversations, found through conversations_by_pair; an index on
     # (phone, last_at) would cost every turn, which rewrites last_at.
     ("admin_conversations[phone]", "conversations"),
