@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,7 @@ class Result:
     requests: int
     errors: int
     wrapped: bool
+    round: int = 0  # which interleaved round (bench), counted from 0
 
 
 def _ms(text: str) -> float:
@@ -436,7 +437,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 ("bot", public_url),
                 ("floor", f"http://127.0.0.1:{floor_port}"),
             ):
-                result = run_wrk(target, url, request_file, args.duration)
+                result = replace(run_wrk(target, url, request_file, args.duration), round=round_)
                 if target == "bot" and result.wrapped:
                     print("warning: the bot answered every request in the file; raise --waves")
                 results.append(result)
@@ -501,7 +502,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         def by_round(target: str, reference: str) -> list[float]:
             """`target`'s rate over `reference`'s in each round: runs a minute apart at most,
             so a machine that drifts between rounds moves both sides of each ratio alike."""
-            rates = {(i // 3, r.target): r.rate for i, r in enumerate(results)}
+            rates = {(r.round, r.target): r.rate for r in results}
             return [round(rates[k, target] / rates[k, reference], 3) for k in range(args.rounds)]
 
         summary = {

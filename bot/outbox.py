@@ -55,7 +55,6 @@ class Look(NamedTuple):
     """What one look at the outbox did."""
 
     started: int  # deliveries started
-    more: bool  # whether more may be due right now (the read was full)
     later: str | None  # when the first row not due yet will be (a retry, a lease)
 
 
@@ -152,10 +151,8 @@ class OutboxWorker:
                 look = await self._start_due()
             except Exception:
                 log.exception("outbox: could not read due messages; trying again shortly")
-                look = Look(0, False, None)
+                look = Look(0, None)
                 await asyncio.sleep(1)
-            if look.more:
-                continue
             await self._wait(self._seconds_until(look.later))
 
     async def close(self) -> None:
@@ -166,18 +163,18 @@ class OutboxWorker:
 
     async def _start_due(self) -> Look:
         """Claim and start what is due, as many as there are free slots: one read, which also
-        tells when the next row not due yet will be."""
+        tells when the next row not due yet will be. Due rows left over (more than the free
+        slots) wait for a delivery to end: it wakes the worker."""
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
-            return Look(0, False, None)  # a delivery ending wakes the worker
+            return Look(0, None)
         now = self.clock()
-        asked = free + len(self._in_flight)
-        work = await self.db.read(outbox_work, stamp(now), asked)
+        work = await self.db.read(outbox_work, stamp(now), free + len(self._in_flight))
         # Rows still in flight here are skipped even if their lease looks over (the clock may
         # have stepped): claiming one again would send it twice.
         items = [item for item in work.due if item.id not in self._in_flight][:free]
         if not items:
-            return Look(0, False, work.later)
+            return Look(0, work.later)
         # The lease: if this process dies mid-request, the row becomes due again after it.
         lease = now + timedelta(seconds=self.settings.request_timeout_seconds + 5)
         await self.db.write(
@@ -187,8 +184,7 @@ class OutboxWorker:
             task = asyncio.create_task(self._deliver(item))
             self._in_flight[item.id] = task
             task.add_done_callback(partial(self._done, item.id))
-        # A full read may have left due rows behind it: look again at once.
-        return Look(len(items), len(work.due) == asked, work.later)
+        return Look(len(items), work.later)
 
     def _done(self, item_id: int, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(item_id, None)
