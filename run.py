@@ -37,11 +37,9 @@ from bot.config import Config, ConfigError, load_config
 from bot.demo import load_demo
 from bot.phones import NotAPhoneNumber, e164
 from bot.services import utc_now
-from bot.turns import load_world
 from conversations.listing import check_home
 from conversations.model import Property
-from storage import console_queries, writes
-from storage.db import Database
+from storage import console_queries, open_store
 
 log = logging.getLogger("airtng")
 RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
@@ -140,20 +138,21 @@ async def _running_service(config: Config) -> bool:
 
 
 async def demo(config: Config) -> int:
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
-        effective = await effective_config(config, db)
-        if await _running_service(config):
+        effective = await effective_config(config, store)
+        if not store.shared and await _running_service(config):
             # The running service holds the homes in memory: list them through it.
             added = (await _post_admin(effective, "demo", {}))["added"]
             print(f"Listed {added} demo home(s).")
             return 0
-        world = await load_world(db, _idle(config), utc_now())
-        added = await load_demo(world, db, effective.public_url, utc_now())
-        print(f"Listed {len(added)} demo home(s); {len(world.listed())} homes in all.")
+        # A shared store's instances see homes listed in the database at once.
+        added = await load_demo(store, effective.public_url, utc_now())
+        listed = [home for home in await store.homes() if home.active]
+        print(f"Listed {len(added)} demo home(s); {len(listed)} homes in all.")
         return 0
     finally:
-        await db.close()
+        await store.close()
 
 
 async def add_home(config: Config, args: argparse.Namespace) -> int:
@@ -172,10 +171,10 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     if problems:
         print(f"run.py add-home: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
-        effective = await effective_config(config, db)
-        if await _running_service(config):
+        effective = await effective_config(config, store)
+        if not store.shared and await _running_service(config):
             home_id = (
                 await _post_admin(
                     effective,
@@ -192,15 +191,12 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
                 )
             )["id"]
         else:
-            world = await load_world(db, _idle(config), utc_now())
             home = Property(
                 0, host, args.title, args.place, args.description, args.price, args.image_url
             )
-            home, writes = world.add_home(host, args.host_name, home, utc_now())
-            await db.write(writes)
-            home_id = home.id
+            home_id = (await store.add_home(host, args.host_name, home, utc_now())).id
     finally:
-        await db.close()
+        await store.close()
     print(home_id)
     return 0
 
@@ -218,18 +214,14 @@ async def _post_admin(config: Config, resource: str, payload: dict[str, Any]) ->
         return result
 
 
-def _idle(config: Config) -> timedelta:
-    return timedelta(hours=config.session.idle_hours)
-
-
 async def send_sms(config: Config, sender: str, body: str) -> int:
     """Post one SMS to the running bot exactly as Twilio would (signed form), print the TwiML
     answer's messages."""
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
-        effective = await effective_config(config, db)
+        effective = await effective_config(config, store)
     finally:
-        await db.close()
+        await store.close()
     try:
         phone = e164(sender)
     except NotAPhoneNumber as error:
@@ -373,13 +365,13 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
     except (NotAPhoneNumber, ValueError) as error:
         print(f"run.py logs: {error}", file=sys.stderr)
         return 2
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
         out = csv.writer(sys.stdout) if form == "csv" else None
         if out is not None:
             out.writerow(LOG_FIELDS)
         after = 0
-        while rows := await db.read(console_queries.logs, number, start, BATCH, after):
+        while rows := await store.logs(number, start, BATCH, after):
             for row in rows:
                 if out is not None:
                     out.writerow([row[field] for field in LOG_FIELDS])
@@ -401,15 +393,15 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
             after = rows[-1]["id"]
         return 0
     finally:
-        await db.close()
+        await store.close()
 
 
 async def print_reservations(config: Config, status: str | None) -> int:
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
         where = console_queries.ReservationFilter(status=status)
         offset = 0
-        while rows := await db.read(console_queries.reservations, where, BATCH, offset):
+        while rows := await store.reservations(where, BATCH, offset):
             for r in rows:
                 print(
                     f"{r['id']}\t{r['status']}\t{r['property_title']}\t{r['check_in']} to"
@@ -419,7 +411,7 @@ async def print_reservations(config: Config, status: str | None) -> int:
             offset += len(rows)
         return 0
     finally:
-        await db.close()
+        await store.close()
 
 
 async def apply_retention(config: Config, days: int) -> int:
@@ -430,23 +422,17 @@ async def apply_retention(config: Config, days: int) -> int:
         return 2
     now = utc_now()
     cutoff = now - timedelta(days=days)
-    db = await Database.open(config.database_path, config.storage.durability)
+    store = await open_store(config)
     try:
-        messages, outbox = await db.read(console_queries.retention_counts, writes.stamp(cutoff))
-        summary = (
-            f"{messages} message bodies and {outbox} outbox texts"
-            f" older than {cutoff:%Y-%m-%d %H:%M} UTC"
+        messages, outbox = await store.retention(cutoff, days, now)
+        print(
+            f"Removed {messages} message bodies and {outbox} outbox texts older than"
+            f" {cutoff:%Y-%m-%d %H:%M} UTC; message counts, times, states and reservations are"
+            " kept."
         )
-        await db.write(
-            [
-                *writes.forget_bodies_before(cutoff),
-                writes.operator_action("retention", f"older than {days} days", summary, now),
-            ]
-        )
-        print(f"Removed {summary}; message counts, times, states and reservations are kept.")
         return 0
     finally:
-        await db.close()
+        await store.close()
 
 
 if __name__ == "__main__":

@@ -112,7 +112,8 @@ async def main_async(args: argparse.Namespace) -> None:
         if profiler:
             profiler.enable()
         spent = await run_lines(lines)
-        await services.db.flush()
+        db = services.store.db  # type: ignore[attr-defined]  # the embedded store's
+        await db.flush()
         if profiler:
             profiler.disable()
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
@@ -122,7 +123,7 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{n} turns in {wall:.2f} s: {n / wall:.0f} turns/s;"
             f" event-loop thread CPU {cpu / n * 1e6:.0f} us/turn,"
             f" whole process {process / n * 1e6:.0f} us/turn"
-            f" ({services.db.commits} commits, {services.db.replays} replayed turn by turn)"
+            f" ({db.commits} commits, {db.replays} replayed turn by turn)"
         )
         for command, times in sorted(spent.items(), key=lambda kv: -len(kv[1])):
             median = sorted(times)[len(times) // 2] * 1e3

@@ -17,7 +17,6 @@ from bot.phones import NotAPhoneNumber, e164
 from bot.services import SERVICES
 from conversations.listing import check_home
 from conversations.model import Property
-from storage import queries
 
 RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
@@ -83,8 +82,8 @@ def _status(request: web.Request, allowed: tuple[str, ...]) -> str | None:
 async def reservations(request: web.Request) -> web.Response:
     limit, offset = _paging(request)
     status = _status(request, RESERVATION_STATUSES)
-    db = request.config_dict[SERVICES].db
-    return web.json_response(await db.read(queries.admin_reservations, status, limit, offset))
+    store = request.config_dict[SERVICES].store
+    return web.json_response(await store.admin_reservations(status, limit, offset))
 
 
 async def conversations(request: web.Request) -> web.Response:
@@ -95,21 +94,21 @@ async def conversations(request: web.Request) -> web.Response:
             phone = e164(phone)
         except NotAPhoneNumber as error:
             raise web.HTTPBadRequest(text=str(error)) from error
-    db = request.config_dict[SERVICES].db
-    rows = await db.read(queries.admin_conversations, phone, limit, offset, 1000)
+    store = request.config_dict[SERVICES].store
+    rows = await store.admin_conversations(phone, limit, offset, 1000)
     return web.json_response(rows)
 
 
 async def outbox(request: web.Request) -> web.Response:
     limit, offset = _paging(request)
     status = _status(request, OUTBOX_STATUSES)
-    db = request.config_dict[SERVICES].db
-    return web.json_response(await db.read(queries.admin_outbox, status, limit, offset))
+    store = request.config_dict[SERVICES].store
+    return web.json_response(await store.admin_outbox(status, limit, offset))
 
 
 async def properties(request: web.Request) -> web.Response:
-    db = request.config_dict[SERVICES].db
-    return web.json_response(await db.read(queries.admin_properties))
+    store = request.config_dict[SERVICES].store
+    return web.json_response(await store.admin_properties())
 
 
 async def add_property(request: web.Request) -> web.Response:
@@ -140,15 +139,12 @@ async def add_property(request: web.Request) -> web.Response:
     )
     if problems:
         raise web.HTTPBadRequest(text="; ".join(problems))
-    home, out = services.turns.world.add_home(home.host_phone, host_name, home, services.clock())
-    await services.db.write(out)
+    home = await services.turns.add_home(home.host_phone, host_name, home, services.clock())
     return web.json_response({"id": home.id}, status=201)
 
 
 async def load_demo_homes(request: web.Request) -> web.Response:
     """List the demo homes that are not listed yet (`run.py demo` while the service runs)."""
     services = request.config_dict[SERVICES]
-    added = await load_demo(
-        services.turns.world, services.db, services.config.public_url, services.clock()
-    )
+    added = await load_demo(services.turns, services.config.public_url, services.clock())
     return web.json_response({"added": len(added)})

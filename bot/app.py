@@ -34,11 +34,12 @@ from bot.search_index import MessageIndex
 from bot.services import SERVICES, Services, utc_now
 from bot.sessions import Sessions
 from bot.simulator.web import Simulator
-from bot.turns import TurnRunner
+from bot.turns import TurnRunner, Turns
 from bot.world import World
-from storage import writes
-from storage.db import Database
-from storage.queries import handled_sids, load_snapshot, setting
+from storage import open_store
+from storage.base import Store
+from storage.queries import handled_sids, load_snapshot
+from storage.sqlite import SqliteStore
 from storage.writes import stamp
 
 log = logging.getLogger(__name__)
@@ -103,30 +104,20 @@ def create_app(
     return app
 
 
-async def _remembered_secret(db: Database, key: str, make: Callable[[], str]) -> str:
-    """A generated secret kept in the database, so restarts keep cookies and dev credentials."""
-    value = await db.read(setting, key)
-    if value is None:
-        value = make()
-        await db.write([writes.set_setting(key, value)])
-    return value
-
-
-async def effective_config(config: Config, db: Database) -> Config:
-    """Dev mode makes its own credentials and points the REST client at its own server."""
+async def effective_config(config: Config, store: Store) -> Config:
+    """Dev mode makes its own credentials (kept in the store, so restarts keep them) and points
+    the REST client at its own server."""
     if not config.dev_mode:
         return config
     twilio = replace(
         config.twilio,
-        account_sid=await _remembered_secret(
-            db, "dev_account_sid", lambda: "AC" + secrets.token_hex(16)
-        ),
-        auth_token=await _remembered_secret(db, "dev_auth_token", lambda: secrets.token_hex(16)),
+        account_sid=await store.secret("dev_account_sid", lambda: "AC" + secrets.token_hex(16)),
+        auth_token=await store.secret("dev_auth_token", lambda: secrets.token_hex(16)),
         phone_number=config.twilio.phone_number or DEV_PHONE_NUMBER,
         api_base_url=config.public_url,
     )
-    admin_token = config.admin.token or await _remembered_secret(
-        db, "dev_admin_token", lambda: secrets.token_urlsafe(18)
+    admin_token = config.admin.token or await store.secret(
+        "dev_admin_token", lambda: secrets.token_urlsafe(18)
     )
     return replace(config, twilio=twilio, admin=replace(config.admin, token=admin_token))
 
@@ -139,56 +130,51 @@ async def _lifetime(
     background: Background,
     app: web.Application,
 ) -> AsyncIterator[None]:
-    db = await Database.open(config.database_path, config.storage.durability)
-    config = await effective_config(config, db)
-    idle = timedelta(hours=config.session.idle_hours)
-    session_secret = await _remembered_secret(db, "session_secret", lambda: secrets.token_hex(32))
-    snapshot = await db.read(load_snapshot, stamp(clock() - idle), RECENT_SIDS)
-    world = World(snapshot, idle)
-    if config.dev_mode and not world.properties:
-        await load_demo(world, db, config.public_url, clock())
+    store = await open_store(config)
+    try:
+        config = await effective_config(config, store)
+        idle = timedelta(hours=config.session.idle_hours)
+        secret = await store.secret("session_secret", lambda: secrets.token_hex(32))
+    except BaseException:
+        await store.close()
+        raise
+    sessions = Sessions(
+        bytes.fromhex(secret),
+        int(idle.total_seconds()),
+        secure=config.public_url.startswith("https:"),
+    )
 
     def opted_out(phone: str) -> bool:
-        person = turns.world.person(phone)
-        return bool(person and person.opted_out)
+        return turns.opted_out(phone)
 
     async def unsubscribed(phone: str) -> None:
         await turns.opt_out(phone)
 
     outbox = OutboxWorker(
-        db,
+        store,
         twilio_client(config),
         config,
         clock=clock,
         opted_out=opted_out,
         on_unsubscribed=unsubscribed,
     )
-    turns = TurnRunner(
-        db,
-        world,
-        Sessions(
-            bytes.fromhex(session_secret),
-            int(idle.total_seconds()),
-            secure=config.public_url.startswith("https:"),
-        ),
-        max_nights=config.booking.max_nights,
-        timezone=config.booking.timezone,
-        idle=idle,
-        clock=clock,
-        on_queued=outbox.wake,
-        handled_sids=await db.read(handled_sids),
-        recent_sids=RECENT_SIDS,
-    )
-    for sid, twiml in snapshot.handled:
-        turns.handled.remember(sid, twiml)
+    turns: Turns
+    if isinstance(store, SqliteStore):
+        turns = await _memory_turns(store, config, sessions, idle, clock, outbox.wake)
+    else:
+        from bot.shared_turns import SharedTurnRunner
+
+        turns = await SharedTurnRunner.start(store, config, sessions, idle, clock, outbox.wake)
+    if config.dev_mode and not await turns.homes():
+        await load_demo(turns, config.public_url, clock())
     if dev_twilio is not None:
         dev_twilio.account_sid = config.twilio.account_sid
         dev_twilio.auth_token = config.twilio.auth_token
         dev_twilio.validator = RequestValidator(config.twilio.auth_token)
-    search = MessageIndex(db)
+    search = MessageIndex(store)
     app[SERVICES] = Services(
         config=config,
-        db=db,
+        store=store,
         turns=turns,
         outbox=outbox,
         validator=RequestValidator(config.twilio.auth_token),
@@ -212,7 +198,7 @@ async def _lifetime(
     background.closers = [outbox.close]
     if dev_twilio is not None:
         background.closers.append(dev_twilio.close)
-    _announce(config, world, printer)
+    _announce(config, len([home for home in await turns.homes() if home.active]), printer)
     # Everything loaded so far lives as long as the process: keep the collector from walking
     # it again and again (the world holds many small objects; full collections cost p99).
     gc.collect()
@@ -231,14 +217,43 @@ async def _lifetime(
         yield
     finally:
         await background.stop()  # already stopped by on_shutdown, unless startup failed
-        await db.close()
+        await turns.close()
+        await store.close()
 
 
-def _announce(config: Config, world: World, printer: Callable[[str], None]) -> None:
+async def _memory_turns(
+    store: SqliteStore,
+    config: Config,
+    sessions: Sessions,
+    idle: timedelta,
+    clock: Callable[[], datetime],
+    on_queued: Callable[[], None],
+) -> TurnRunner:
+    """The embedded store's turns: the world in memory, written through by group commit."""
+    db = store.db
+    snapshot = await db.read(load_snapshot, stamp(clock() - idle), RECENT_SIDS)
+    turns = TurnRunner(
+        db,
+        World(snapshot, idle),
+        sessions,
+        max_nights=config.booking.max_nights,
+        timezone=config.booking.timezone,
+        idle=idle,
+        clock=clock,
+        on_queued=on_queued,
+        handled_sids=await db.read(handled_sids),
+        recent_sids=RECENT_SIDS,
+    )
+    for sid, twiml in snapshot.handled:
+        turns.handled.remember(sid, twiml)
+    return turns
+
+
+def _announce(config: Config, homes: int, printer: Callable[[str], None]) -> None:
     url = config.public_url
     if config.dev_mode:
         printer(
-            f"Airtng by SMS, dev mode: {len(world.listed())} homes, serving {url}\n"
+            f"Airtng by SMS, dev mode: {homes} homes, serving {url}\n"
             f"  Open {url}/ : the phone simulator, a guest and a host texting the bot.\n"
             f"  Bot number {config.twilio.phone_number}; texts it sends are printed here.\n"
             f"  Operator console: {url}/admin (sign in with the admin token below)\n"

@@ -31,6 +31,9 @@ class ServerConfig:
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     path: str = "airtng.db"
+    # Empty: the embedded SQLite file at `path`, owned by one process. "postgresql://user@host:
+    # port/db": the store is that PostgreSQL database, and any number of instances may serve it.
+    url: str = ""
     # "normal": WAL with synchronous=NORMAL (a committed turn survives a process crash);
     # "full": synchronous=FULL, fsync before every answer (survives power loss too).
     durability: str = "normal"
@@ -94,6 +97,11 @@ class Config:
         return url.rstrip("/")
 
     @property
+    def database_url(self) -> str:
+        """Where the store is: "postgresql://..." or "" for the embedded SQLite file."""
+        return self.storage.url
+
+    @property
     def database_path(self) -> Path:
         path = Path(self.storage.path)
         return path if path.is_absolute() else self.base_dir / path
@@ -105,6 +113,7 @@ ENVIRONMENT = {
     "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
     "TWILIO_PHONE_NUMBER": ("twilio", "phone_number"),
     "AIRTNG_ADMIN_TOKEN": ("admin", "token"),
+    "AIRTNG_DATABASE_URL": ("storage", "url"),
 }
 
 
@@ -159,6 +168,12 @@ def _section(name: str, current: Any, values: dict[str, Any]) -> Any:
 
 
 def _checked(config: Config) -> Config:
+    url = config.storage.url
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f'[storage] url must be empty (the embedded SQLite file) or "postgresql://...",'
+            f" not {redact_url(url)!r}"
+        )
     if config.storage.durability not in ("normal", "full"):
         raise ConfigError('[storage] durability must be "normal" or "full"')
     if not 1 <= config.server.port <= 65535 and config.server.port != 0:
@@ -188,6 +203,15 @@ def _checked(config: Config) -> Config:
             f"dev mode (no Twilio credentials) only serves on loopback, not {config.server.host!r}"
         )
     return config
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit to print: any password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{place}"
 
 
 def is_loopback(host: str) -> bool:

@@ -1,16 +1,24 @@
 """The demo homes and their hosts: what dev mode starts with, and `python run.py demo` loads.
 
-await load_demo(world, db, public_url, now)   # idempotent: a home already listed is kept
+await load_demo(turns, public_url, now)   # idempotent: a home already listed is kept
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from bot.world import World
 from conversations.model import Property
-from storage.db import Database
+
+
+class Homes(Protocol):
+    """Who lists homes: the running service's turns (bot/turns.py) or, offline, the store."""
+
+    async def homes(self) -> list[Property]: ...
+    async def add_home(
+        self, host_phone: str, host_name: str | None, home: Property, now: datetime
+    ) -> Property: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +96,9 @@ DEMO_HOMES = (
 )
 
 
-async def load_demo(world: World, db: Database, public_url: str, now: datetime) -> list[Property]:
+async def load_demo(homes: Homes, public_url: str, now: datetime) -> list[Property]:
     """List the demo homes that are not listed yet; returns the homes added."""
-    listed = {(home.host_phone, home.title) for home in world.properties.values()}
+    listed = {(home.host_phone, home.title) for home in await homes.homes()}
     added: list[Property] = []
     for demo in DEMO_HOMES:
         if (demo.host_phone, demo.title) in listed:
@@ -104,7 +112,5 @@ async def load_demo(world: World, db: Database, public_url: str, now: datetime) 
             demo.nightly_price,
             f"{public_url}/static/homes/{demo.photo}",
         )
-        home, out = world.add_home(demo.host_phone, demo.host_name, home, now)
-        await db.write(out)
-        added.append(home)
+        added.append(await homes.add_home(demo.host_phone, demo.host_name, home, now))
     return added

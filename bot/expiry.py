@@ -14,40 +14,19 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.turns import TurnRunner
-from conversations.flow import expire, remind
+from bot.turns import Turns
 
 log = logging.getLogger(__name__)
 
 
-async def expire_due(turns: TurnRunner, ttl: timedelta, bot_phone: str, now: datetime) -> int:
+async def expire_due(turns: Turns, ttl: timedelta, bot_phone: str, now: datetime) -> int:
     """Expire every pending request older than `ttl` and remind the hosts of those older than
     half of it; returns how many expired."""
-    expired = reminded = 0
-    for listed in turns.world.pending():
-        # Each step awaits a commit, and memory may be rebuilt meanwhile: decide on what the
-        # current world holds now, never on the object listed before.
-        reservation = turns.world.reservation(listed.id)
-        if reservation is None or reservation.status != "pending":
-            continue
-        waited = now - reservation.created_at
-        if waited >= ttl:
-            decision = expire(reservation, turns.world)
-            expired += decision is not None
-        elif waited >= ttl / 2:
-            decision = remind(reservation, turns.world)
-            reminded += decision is not None
-        else:
-            continue
-        if decision is not None:
-            await turns.perform_expiry(decision, bot_phone, now)
-    if reminded:
-        log.info("reminded hosts of %d pending request(s)", reminded)
-    return expired
+    return await turns.expire_due(ttl, bot_phone, now)
 
 
 async def run_expiry(
-    turns: TurnRunner,
+    turns: Turns,
     ttl: timedelta,
     bot_phone: str,
     clock: Callable[[], datetime],
@@ -59,7 +38,7 @@ async def run_expiry(
             expired = await expire_due(turns, ttl, bot_phone, now)
             if expired:
                 log.info("expired %d pending request(s)", expired)
-            turns.world.forget_idle(now)
+            turns.housekeeping(now)
         except Exception:
             log.exception("expiry pass failed; trying again at the next one")
         await asyncio.sleep(interval_seconds)

@@ -1,6 +1,6 @@
 """Delivering the outbox through Twilio's REST API: at most once to Twilio, retried until it lands.
 
-    worker = OutboxWorker(db, twilio_client(config), ...)
+    worker = OutboxWorker(store, twilio_client(config), ...)
     worker.wake()        # after a turn queued something
     await worker.run()   # forever, as a background task
 
@@ -32,10 +32,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.config import Config
-from storage import writes
-from storage.db import Database
-from storage.queries import OutboxItem, known_twilio_sids, outbox_work
-from storage.writes import stamp
+from storage.base import Store
+from storage.queries import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ class Look(NamedTuple):
     """What one look at the outbox did."""
 
     started: int  # deliveries started
-    later: str | None  # when the first row not due yet will be (a retry, a lease)
+    later: float | None  # seconds until the first row not due yet is due (a retry, a lease)
 
 
 _retry_after: ContextVar[float | None] = ContextVar("retry_after", default=None)
@@ -111,7 +109,7 @@ def twilio_client(config: Config) -> Client:
 class OutboxWorker:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         client: Client,
         config: Config,
         *,
@@ -119,7 +117,7 @@ class OutboxWorker:
         opted_out: Callable[[str], bool],
         on_unsubscribed: Callable[[str], Awaitable[None]],
     ) -> None:
-        self.db = db
+        self.store = store
         self.client = client
         self.settings = config.outbox
         self.status_callback = config.public_url + "/sms/status"
@@ -129,7 +127,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}  # by outbox id
         self.delivered = 0  # sent to Twilio, for the benchmark's drain rate
-        self._early: dict[str, tuple[str, int | None]] = {}
+        # Without a wake-up (a turn here, a NOTIFY from another instance), look again this
+        # often at most: a shared store's other instances queue messages too.
+        self.idle_seconds = 5.0 if store.shared else 60.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -138,12 +138,6 @@ class OutboxWorker:
     def sending(self) -> int:
         """Deliveries in flight: requests to Twilio not answered yet."""
         return len(self._in_flight)
-
-    def status_reported(self, sid: str, status: str, code: int | None) -> None:
-        """Note a status callback, in case it arrived before the create's response was seen."""
-        self._early[sid] = (status, code)
-        if len(self._early) > 10_000:
-            self._early.pop(next(iter(self._early)))
 
     async def run(self) -> None:
         while True:
@@ -162,29 +156,20 @@ class OutboxWorker:
         await self.client.http_client.close()
 
     async def _start_due(self) -> Look:
-        """Claim and start what is due, as many as there are free slots: one read, which also
+        """Claim and start what is due, as many as there are free slots: one look, which also
         tells when the next row not due yet will be. Due rows left over (more than the free
         slots) wait for a delivery to end: it wakes the worker."""
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
             return Look(0, None)
-        now = self.clock()
-        work = await self.db.read(outbox_work, stamp(now), free + len(self._in_flight))
-        # Rows still in flight here are skipped even if their lease looks over (the clock may
-        # have stepped): claiming one again would send it twice.
-        items = [item for item in work.due if item.id not in self._in_flight][:free]
-        if not items:
-            return Look(0, work.later)
         # The lease: if this process dies mid-request, the row becomes due again after it.
-        lease = now + timedelta(seconds=self.settings.request_timeout_seconds + 5)
-        await self.db.write(
-            [writes.outbox_sending(i.id, i.attempts + 1, lease, now) for i in items]
-        )
-        for item in items:
+        lease = self.settings.request_timeout_seconds + 5
+        claim = await self.store.outbox_claim(free, set(self._in_flight), lease, self.clock())
+        for item in claim.items:
             task = asyncio.create_task(self._deliver(item))
             self._in_flight[item.id] = task
             task.add_done_callback(partial(self._done, item.id))
-        return Look(len(items), work.later)
+        return Look(len(claim.items), claim.later_seconds)
 
     def _done(self, item_id: int, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(item_id, None)
@@ -192,11 +177,10 @@ class OutboxWorker:
             log.error("outbox delivery crashed", exc_info=task.exception())
         self._wake.set()
 
-    def _seconds_until(self, later: str | None) -> float:
+    def _seconds_until(self, later: float | None) -> float:
         if later is None or len(self._in_flight) >= self.settings.concurrency:
-            return 60.0
-        delay = (datetime.fromisoformat(later) - self.clock()).total_seconds()
-        return min(max(delay, 0.01), 60.0)
+            return self.idle_seconds
+        return min(max(later, 0.01), self.idle_seconds)
 
     async def _wait(self, seconds: float) -> None:
         # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that arrives as
@@ -208,10 +192,8 @@ class OutboxWorker:
 
     async def _deliver(self, item: OutboxItem) -> None:
         attempts = item.attempts + 1
-        if self.opted_out(item.to):
-            await self.db.write(
-                [writes.outbox_cancelled(item.id, "recipient opted out", self.clock())]
-            )
+        if item.opted_out or self.opted_out(item.to):
+            await self.store.outbox_cancelled(item.id, "recipient opted out", self.clock())
             return
         if item.status == "sending":
             # The last attempt's outcome is unknown: Twilio may hold the message already.
@@ -252,18 +234,7 @@ class OutboxWorker:
             await self._record_sent(item, str(message.sid))
 
     async def _record_sent(self, item: OutboxItem, sid: str) -> None:
-        # A status callback can overtake the create's response (or come while the outcome was
-        # unknown, before the row knew its sid): keep what it said.
-        status, code = self._early.pop(sid, ("sent", None))
-        out = [writes.outbox_sent(item.id, sid, "sent", self.clock())]
-        if status != "sent":
-            out.append(writes.outbox_status(sid, status, code, self.clock()))
-        await self.db.write(out)
-        # A callback that came while that commit was on its way may have been applied before
-        # the row knew its sid (a group commit runs statements in batches): apply it again.
-        late = self._early.pop(sid, None)
-        if late is not None:
-            await self.db.write([writes.outbox_status(sid, late[0], late[1], self.clock())])
+        await self.store.outbox_sent(item.id, sid, self.clock())
 
     async def _find_sent(self, item: OutboxItem) -> str | None:
         created = datetime.fromisoformat(item.created_at) - timedelta(minutes=2)
@@ -276,7 +247,7 @@ class OutboxWorker:
         if not matches:
             return None
         # Two identical texts to one person: take one no other outbox row has claimed yet.
-        claimed = await self.db.read(known_twilio_sids, matches)
+        claimed = await self.store.known_twilio_sids(matches)
         unclaimed = [sid for sid in matches if sid not in claimed]
         return unclaimed[-1] if unclaimed else None
 
@@ -286,7 +257,7 @@ class OutboxWorker:
         now = self.clock()
         if attempts >= self.settings.max_attempts:
             log.warning("outbox %s: giving up after %s attempts: %s", item.id, attempts, error)
-            await self.db.write([writes.outbox_failed(item.id, code, f"gave up: {error}", now)])
+            await self.store.outbox_failed(item.id, code, f"gave up: {error}", now)
             return
         ceiling = min(
             self.settings.max_delay_seconds, self.settings.base_delay_seconds * 2 ** (attempts - 1)
@@ -295,25 +266,15 @@ class OutboxWorker:
         retry_after = _retry_after.get()
         if retry_after is not None:
             delay = max(delay, retry_after)
-        retry_at = now + timedelta(seconds=delay)
         log.info(
             "outbox %s: attempt %s failed (%s); retrying in %.1fs", item.id, attempts, error, delay
         )
-        if ambiguous:
-            # Stays 'sending': the next attempt first asks Twilio whether it was created.
-            await self.db.write(
-                [
-                    writes.outbox_sending(item.id, attempts, retry_at, now),
-                    writes.outbox_note(item.id, code, error, now),
-                ]
-            )
-        else:
-            await self.db.write([writes.outbox_retry(item.id, retry_at, code, error, now)])
+        await self.store.outbox_retry(item.id, attempts, delay, code, error, ambiguous, now)
 
     async def _fail(self, item: OutboxItem, error: TwilioRestException) -> None:
         meaning = PERMANENT_ERRORS.get(error.code or 0, error.msg)
         log.warning("outbox %s: Twilio refused it for good: %s %s", item.id, error.code, meaning)
-        await self.db.write([writes.outbox_failed(item.id, error.code, meaning, self.clock())])
+        await self.store.outbox_failed(item.id, error.code, meaning, self.clock())
         if error.code == UNSUBSCRIBED:
             await self.on_unsubscribed(item.to)
 

@@ -1,7 +1,8 @@
-"""The operator's word search (an FTS5 index over message bodies), kept up to date beside the
-turns instead of inside them.
+"""The operator's word search, kept up to date beside the turns instead of inside them: on
+SQLite an FTS5 index the store catches up in bulk; PostgreSQL indexes each message as it is
+stored (a tsvector with a GIN index), so there is nothing to catch up.
 
-    index = MessageIndex(db)
+    index = MessageIndex(store)
     await index.catch_up()      # before a word search: every committed message is findable
     await index.run()           # the background task: catches up every half second
 
@@ -14,16 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from storage import writes
-from storage.db import Database
-from storage.queries import message_index_progress
+from storage.base import Store
 
 log = logging.getLogger(__name__)
 
 
 class MessageIndex:
-    def __init__(self, db: Database, *, batch: int = 500, interval: float = 0.5) -> None:
-        self._db = db
+    def __init__(self, store: Store, *, batch: int = 500, interval: float = 0.5) -> None:
+        self._store = store
         self.batch = batch  # rows a transaction: one catch-up step holds the writer briefly
         self.interval = interval
         self._lock = asyncio.Lock()
@@ -31,16 +30,11 @@ class MessageIndex:
     async def catch_up(self) -> int:
         """Index every message committed so far; returns how many were indexed."""
         async with self._lock:
-            indexed = 0
-            while True:
-                done, newest = await self._db.read(message_index_progress)
-                if newest <= done:
-                    return indexed
-                upto = min(newest, done + self.batch)
-                await self._db.write(writes.index_messages(done, upto))
-                indexed += upto - done
+            return await self._store.catch_up_search(self.batch)
 
     async def run(self) -> None:
+        if self._store.shared:
+            return  # indexed as stored
         while True:
             await asyncio.sleep(self.interval)
             try:

@@ -2,6 +2,7 @@
 
 services = request.app[SERVICES]
 await services.turns.run(sms, cookie)
+await services.store.admin_outbox(None, 100, 0)
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from twilio.request_validator import RequestValidator
 from bot.config import Config
 from bot.outbox import OutboxWorker
 from bot.search_index import MessageIndex
-from bot.turns import TurnRunner
-from storage.db import Database
+from bot.turns import Turns
+from storage.base import Store
 
 
 def utc_now() -> datetime:
@@ -27,8 +28,8 @@ def utc_now() -> datetime:
 @dataclass
 class Services:
     config: Config
-    db: Database
-    turns: TurnRunner
+    store: Store
+    turns: Turns
     outbox: OutboxWorker
     validator: RequestValidator
     admin_token: str

@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.handled import HandledMessages, TurnFailed
@@ -19,7 +19,8 @@ from bot.sessions import Sessions
 from bot.twiml import render
 from bot.world import TurnFacts, World
 from conversations import texts
-from conversations.flow import Decision, Inbound, Outgoing, Rules, decide
+from conversations.flow import Decision, Inbound, Outgoing, Rules, decide, expire, remind
+from conversations.model import Property
 from storage.db import Database
 from storage.queries import load_snapshot
 from storage.writes import stamp
@@ -41,6 +42,26 @@ class Answer(NamedTuple):
     twiml: str
     cookie: str | None
     replayed: bool = False
+
+
+class Turns(Protocol):
+    """What the service asks of its turn runner, whichever store is under it: `TurnRunner`
+    below (the embedded store: memory written through) or `SharedTurnRunner`
+    (bot/shared_turns.py: PostgreSQL, the database's state read and locked each turn)."""
+
+    sessions: Sessions
+
+    async def run(self, sms: InboundSms, cookie: str | None) -> Answer: ...
+    async def homes(self) -> list[Property]: ...
+    async def add_home(
+        self, host_phone: str, host_name: str | None, home: Property, now: datetime
+    ) -> Property: ...
+    def opted_out(self, phone: str) -> bool: ...  # what this process knows without asking
+    async def opt_out(self, phone: str) -> None: ...
+    async def expire_due(self, ttl: timedelta, bot_phone: str, now: datetime) -> int: ...
+    def housekeeping(self, now: datetime) -> None: ...
+    async def reload(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class PairLocks:
@@ -197,6 +218,52 @@ class TurnRunner:
             await self.reload()
             return
         self.on_queued()
+
+    async def homes(self) -> list[Property]:
+        return list(self.world.properties.values())
+
+    async def add_home(
+        self, host_phone: str, host_name: str | None, home: Property, now: datetime
+    ) -> Property:
+        """List a home (the operator's add-home, the demo): in memory at once, then committed."""
+        home, writes = self.world.add_home(host_phone, host_name, home, now)
+        await self.db.write(writes)
+        return home
+
+    def opted_out(self, phone: str) -> bool:
+        person = self.world.person(phone)
+        return bool(person and person.opted_out)
+
+    async def expire_due(self, ttl: timedelta, bot_phone: str, now: datetime) -> int:
+        """Expire every pending request older than `ttl` and remind the hosts of those older
+        than half of it; returns how many expired."""
+        expired = reminded = 0
+        for listed in self.world.pending():
+            # Each step awaits a commit, and memory may be rebuilt meanwhile: decide on what
+            # the current world holds now, never on the object listed before.
+            reservation = self.world.reservation(listed.id)
+            if reservation is None or reservation.status != "pending":
+                continue
+            waited = now - reservation.created_at
+            if waited >= ttl:
+                decision = expire(reservation, self.world)
+                expired += decision is not None
+            elif waited >= ttl / 2:
+                decision = remind(reservation, self.world)
+                reminded += decision is not None
+            else:
+                continue
+            if decision is not None:
+                await self.perform_expiry(decision, bot_phone, now)
+        if reminded:
+            log.info("reminded hosts of %d pending request(s)", reminded)
+        return expired
+
+    def housekeeping(self, now: datetime) -> None:
+        self.world.forget_idle(now)
+
+    async def close(self) -> None:
+        pass
 
     async def opt_out(self, phone: str) -> None:
         """Twilio refused a message because this person replied STOP: send them nothing more."""

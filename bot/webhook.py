@@ -52,8 +52,7 @@ async def message_status(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="MessageSid is missing")
     code = _int(form.get("ErrorCode"))
     if status in writes.TRACKED_STATUSES:
-        services.outbox.status_reported(sid, status, code)
-        await services.db.write([writes.outbox_status(sid, status, code, services.clock())])
+        await services.store.outbox_status(sid, status, code, services.clock())
     return web.Response(status=204)
 
 

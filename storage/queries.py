@@ -92,6 +92,15 @@ def load_snapshot(conn: sqlite3.Connection, live_since: str, recent_handled: int
     return snap
 
 
+def all_homes(conn: sqlite3.Connection) -> list[Property]:
+    """Every home, listed or paused, by id, with its host's phone."""
+    rows = conn.execute(
+        "SELECT p.id, h.phone, p.title, p.place, p.description, p.nightly_price, p.image_url,"
+        " p.active FROM properties p JOIN people h ON h.id = p.host_id ORDER BY p.id"
+    )
+    return [Property(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+
+
 def find_handled(conn: sqlite3.Connection, sids: list[str]) -> dict[str, str]:
     """The TwiML that answered each of these MessageSids, for those already handled."""
     marks = ",".join("?" * len(sids))
@@ -131,6 +140,7 @@ class OutboxItem:
     attempts: int
     next_attempt_at: str
     created_at: str
+    opted_out: bool = False  # the recipient opted out since it was queued (a shared store says)
 
 
 def due_outbox(conn: sqlite3.Connection, now: str, limit: int) -> list[OutboxItem]:

@@ -36,7 +36,6 @@ from bot.phones import NotAPhoneNumber, e164
 from bot.services import SERVICES
 from storage import console_queries as q
 from storage import writes
-from storage.queries import setting
 
 HERE = Path(__file__).parent
 PAGE = 50
@@ -97,7 +96,7 @@ async def _key(request: web.Request) -> bytes | None:
     cache: dict[str, bytes] = request.app[KEY]
     key = cache.get(services.admin_token)
     if key is None:
-        secret = await services.db.read(setting, "session_secret")
+        secret = await services.store.setting("session_secret")
         if secret is None:
             return None
         key = cache[services.admin_token] = sessions.derive_key(
@@ -234,9 +233,9 @@ async def overview(request: web.Request) -> web.Response:
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
     chart_from = today - timedelta(days=CHART_DAYS - 1)
-    db = request.config_dict[SERVICES].db
-    numbers = await db.read(
-        q.overview, writes.stamp(today), writes.stamp(week), writes.stamp(chart_from)
+    store = request.config_dict[SERVICES].store
+    numbers = await store.overview(
+        writes.stamp(today), writes.stamp(week), writes.stamp(chart_from)
     )
     return _render(
         request,
@@ -282,12 +281,12 @@ async def conversations(request: web.Request) -> web.Response:
         state=state,
     )
     services = request.config_dict[SERVICES]
-    db = services.db
+    store = services.store
     rows: list[dict[str, Any]] = []
     if not errors:
         if where.words:
             await services.search.catch_up()  # every message committed so far is findable
-        rows = await db.read(q.conversations, where, PAGE + 1, (page - 1) * PAGE)
+        rows = await store.conversations(where, PAGE + 1, (page - 1) * PAGE)
     return _render(
         request,
         "conversations.html",
@@ -295,7 +294,7 @@ async def conversations(request: web.Request) -> web.Response:
             **_paged(rows, page),
             "errors": errors,
             "query": dict(request.query),
-            "states": await db.read(q.states),
+            "states": await store.states(),
             "paging": _paging_links(request, page),
         },
     )
@@ -310,8 +309,8 @@ def _paging_links(request: web.Request, page: int) -> dict[str, str]:
 
 
 async def transcript(request: web.Request) -> web.Response:
-    db = request.config_dict[SERVICES].db
-    found = await db.read(q.transcript, int(request.match_info["id"]), TRANSCRIPT_MESSAGES)
+    store = request.config_dict[SERVICES].store
+    found = await store.transcript(int(request.match_info["id"]), TRANSCRIPT_MESSAGES)
     if found is None:
         raise web.HTTPNotFound(text="no such conversation")
     return _render(request, "transcript.html", {"c": found, "limit": TRANSCRIPT_MESSAGES})
@@ -339,10 +338,10 @@ async def reservations(request: web.Request) -> web.Response:
         check_in_from=first.isoformat() if first else None,
         check_in_to=last.isoformat() if last else None,
     )
-    db = request.config_dict[SERVICES].db
+    store = request.config_dict[SERVICES].store
     rows: list[dict[str, Any]] = []
     if not errors:
-        rows = await db.read(q.reservations, where, PAGE + 1, (page - 1) * PAGE)
+        rows = await store.reservations(where, PAGE + 1, (page - 1) * PAGE)
     return _render(
         request,
         "reservations.html",
@@ -351,15 +350,15 @@ async def reservations(request: web.Request) -> web.Response:
             "errors": errors,
             "query": dict(request.query),
             "statuses": RESERVATION_STATUSES,
-            "homes": await db.read(q.homes),
+            "homes": await store.home_titles(),
             "paging": _paging_links(request, page),
         },
     )
 
 
 async def reservation(request: web.Request) -> web.Response:
-    db = request.config_dict[SERVICES].db
-    found = await db.read(q.reservation_history, int(request.match_info["id"]))
+    store = request.config_dict[SERVICES].store
+    found = await store.reservation_history(int(request.match_info["id"]))
     if found is None:
         raise web.HTTPNotFound(text="no such reservation")
     return _render(request, "reservation.html", {"r": found})
@@ -370,8 +369,8 @@ async def outbox(request: web.Request) -> web.Response:
     if show not in OUTBOX_VIEWS:
         show = "failed"
     page = _page(request)
-    db = request.config_dict[SERVICES].db
-    rows = await db.read(q.outbox, OUTBOX_VIEWS[show], PAGE + 1, (page - 1) * PAGE)
+    store = request.config_dict[SERVICES].store
+    rows = await store.outbox(OUTBOX_VIEWS[show], PAGE + 1, (page - 1) * PAGE)
     return _render(
         request,
         "outbox.html",
@@ -379,7 +378,7 @@ async def outbox(request: web.Request) -> web.Response:
             **_paged(rows, page),
             "show": show,
             "views": list(OUTBOX_VIEWS),
-            "actions": await db.read(q.operator_actions, 50),
+            "actions": await store.operator_actions(50),
             "notice": request.query.get("done"),
             "paging": _paging_links(request, page),
         },
@@ -390,20 +389,13 @@ async def retry(request: web.Request) -> web.StreamResponse:
     await _checked_form(request)
     services = request.config_dict[SERVICES]
     outbox_id = int(request.match_info["id"])
-    row = await services.db.read(q.outbox_row, outbox_id)
+    row = await services.store.outbox_row(outbox_id)
     if row is None:
         raise web.HTTPNotFound(text="no such message")
-    if row["status"] not in q.FAILED:
+    if row["status"] not in q.FAILED or not await services.store.requeue(
+        outbox_id, row["status"], services.clock()
+    ):
         raise web.HTTPConflict(text=f"message {outbox_id} is {row['status']}, not failed")
-    now = services.clock()
-    await services.db.write(
-        [
-            writes.outbox_requeue(outbox_id, now),
-            writes.operator_action(
-                "retry", f"outbox {outbox_id}", f"was {row['status']}; queued again", now
-            ),
-        ]
-    )
     services.outbox.wake()
     raise web.HTTPSeeOther(f"/admin/outbox?show=failed&done=retry-{outbox_id}")
 
@@ -412,20 +404,9 @@ async def redact(request: web.Request) -> web.StreamResponse:
     await _checked_form(request)
     services = request.config_dict[SERVICES]
     person_id = int(request.match_info["id"])
-    found = await services.db.read(q.person, person_id)
-    if found is None:
-        raise web.HTTPNotFound(text="no such person")
-    now = services.clock()
     placeholder = f"redacted-{person_id}-{secrets.token_hex(4)}"
-    outbox_ids = await services.db.read(q.outbox_ids_of, found["phone"])
-    await services.db.write(
-        [
-            *writes.redact_person(person_id, found["phone"], placeholder, outbox_ids, now),
-            writes.operator_action(
-                "redact", f"person {person_id}", "number and message bodies replaced", now
-            ),
-        ]
-    )
+    if not await services.store.redact(person_id, placeholder, services.clock()):
+        raise web.HTTPNotFound(text="no such person")
     # The bot keeps people and conversations in memory, keyed by number: rebuild it from the
     # redacted database, so the real number is gone from the running service too.
     await services.turns.reload()

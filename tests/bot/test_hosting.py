@@ -286,11 +286,9 @@ async def test_list_with_dates_leaves_out_homes_booked_then(bot: Bot) -> None:
 
 
 async def reminded_at(bot: Bot, ref: int) -> str | None:
-    def read(conn: Any) -> str | None:
-        row = conn.execute("SELECT reminded_at FROM reservations WHERE id = ?", (ref,)).fetchone()
-        return None if row is None else row[0]
-
-    value: str | None = await bot.services.db.read(read)
+    found = await bot.services.store.reservation_history(ref)
+    assert found is not None
+    value: str | None = found["reminded_at"]
     return value
 
 

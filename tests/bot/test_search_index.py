@@ -19,6 +19,7 @@ from storage import console_queries, writes
 from storage.db import Database, StaleWrite
 from storage.queries import message_index_progress
 from storage.schema import MIGRATIONS, migrate
+from storage.sqlite import SqliteStore
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BOT = "+15550009999"
@@ -53,7 +54,7 @@ def fts_rows(conn: sqlite3.Connection, word: str) -> list[int]:
 
 
 async def test_a_logged_message_is_findable_once_the_index_catches_up(db: Database) -> None:
-    index = MessageIndex(db, batch=3)
+    index = MessageIndex(SqliteStore(db), batch=3)
     await db.write([said(f"wedding guest number {n}") for n in range(10)])
     # The turn's commit did not index: that is the point.
     assert await found(db, "wedding") == []
@@ -69,7 +70,7 @@ async def test_a_logged_message_is_findable_once_the_index_catches_up(db: Databa
 async def test_changed_bodies_leave_the_index_whether_or_not_they_were_in_it(
     db: Database,
 ) -> None:
-    index = MessageIndex(db)
+    index = MessageIndex(SqliteStore(db))
     await db.write([said("secret wedding plans"), said("more wedding plans")])
     await index.catch_up()
     await db.write([said("a third wedding message")])  # not indexed yet
@@ -90,7 +91,10 @@ async def test_changed_bodies_leave_the_index_whether_or_not_they_were_in_it(
 
 async def test_two_catch_ups_at_once_index_each_message_once(db: Database) -> None:
     await db.write([said(f"word{n} shared") for n in range(50)])
-    one, other = MessageIndex(db, batch=7), MessageIndex(db, batch=7)  # as two processes would
+    one, other = (
+        MessageIndex(SqliteStore(db), batch=7),
+        MessageIndex(SqliteStore(db), batch=7),
+    )  # as two processes would
     results = await asyncio.gather(one.catch_up(), other.catch_up(), return_exceptions=True)
     # Whichever lost a race on the mark was refused whole, never indexing a row twice.
     assert all(isinstance(r, int | StaleWrite) for r in results)

@@ -15,7 +15,6 @@ import pytest
 
 from bot.app import BACKGROUND
 from bot.console import session as sessions
-from storage import console_queries
 from tests.bot.test_webhook import GUEST, GUEST_B, HOST, eventually, outbox_rows, request_stay
 from tests.conftest import ADMIN_TOKEN, Bot
 from tests.console.conftest import Operator
@@ -186,7 +185,7 @@ async def test_conversations_are_found_by_words_dates_and_state(
     assert rows((await operator.get(f"/admin/conversations?until={yesterday}")).text) == []
     bad = await operator.get("/admin/conversations?since=yesterday")
     assert "since must be a date" in bad.text
-    states = await bot.services.db.read(console_queries.states)
+    states = await bot.services.store.states()
     state_b = (await bot.admin(f"/admin/api/conversations?phone={GUEST_B.replace('+', '%2B')}"))[0][
         "state"
     ]

@@ -229,6 +229,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
     "admin_outbox[all]": lambda c: queries.admin_outbox(c, None, 100, 0),
     "admin_outbox[status]": lambda c: queries.admin_outbox(c, "sent", 100, 0),
     "admin_properties": lambda c: queries.admin_properties(c),
+    "all_homes": lambda c: queries.all_homes(c),
     "handled_sids": lambda c: queries.handled_sids(c),
     "message_index_progress": lambda c: queries.message_index_progress(c),
 }
@@ -287,6 +288,7 @@ FULL_SCANS = {
     ("handled_sids", "handled_messages"),
     # The operator's list of homes is every home.
     ("admin_properties", "p"),
+    ("all_homes", "p"),
     # Unfiltered pages walk the primary key backwards (ORDER BY id DESC) and stop after
     # LIMIT + OFFSET rows: no sort, no more rows than the page.
     ("admin_reservations[all]", "r"),
