@@ -163,7 +163,9 @@ async def _lifetime(
         turns = await _memory_turns(store, config, sessions, idle, clock, outbox.wake)
     else:
         from bot.shared_turns import SharedTurnRunner
+        from storage.postgres import PostgresStore
 
+        assert isinstance(store, PostgresStore)
         turns = await SharedTurnRunner.start(store, config, sessions, idle, clock, outbox.wake)
     if config.dev_mode and not await turns.homes():
         await load_demo(turns, config.public_url, clock())

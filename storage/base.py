@@ -53,6 +53,10 @@ class Store(ABC):
     async def ready(self) -> bool:
         """Whether the store answers and is at this code's schema version (GET /readyz)."""
 
+    def subscribe(self, channel: str, callback: Callable[[], None]) -> None:  # noqa: B027
+        """Hear another instance's news on `channel` ("airtng_homes", "airtng_outbox"); a store
+        that one process owns has no other instances, and never calls back."""
+
     # -- settings and secrets ------------------------------------------------------------------
 
     @abstractmethod

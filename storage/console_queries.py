@@ -215,6 +215,12 @@ def reservation_history(conn: sqlite3.Connection, reservation_id: int) -> dict[s
             (reservation_id,),
         )
     )
+    reservation["steps"] = history_steps(reservation)
+    return reservation
+
+
+def history_steps(reservation: dict[str, Any]) -> list[dict[str, Any]]:
+    """A reservation's steps in time order, from its row and its `deliveries`."""
     steps: list[dict[str, Any]] = [{"at": reservation["created_at"], "what": "requested"}]
     for delivery in reservation["deliveries"]:
         who = "host" if delivery["to_phone"] == reservation["host_phone"] else "guest"
@@ -230,8 +236,7 @@ def reservation_history(conn: sqlite3.Connection, reservation_id: int) -> dict[s
     if reservation["status"] != "pending":
         steps.append({"at": reservation["updated_at"], "what": reservation["status"]})
     steps.sort(key=lambda step: step["at"])
-    reservation["steps"] = steps
-    return reservation
+    return steps
 
 
 def outbox(
@@ -293,18 +298,10 @@ def overview(conn: sqlite3.Connection, today: str, week: str, chart_from: str) -
             " AND status != 'pending'",
             (since,),
         ).fetchall()
-        confirmed = sum(1 for status, _, _ in decided if status == "confirmed")
-        answered = [
-            (datetime.fromisoformat(updated) - datetime.fromisoformat(created)).total_seconds()
-            for status, created, updated in decided
-            if status in ("confirmed", "rejected")
-        ]
         numbers[name] = {
             "conversations": count("SELECT COUNT(*) FROM conversations WHERE last_at >= ?", since),
             "requests": count("SELECT COUNT(*) FROM reservations WHERE created_at >= ?", since),
-            "decided": len(decided),
-            "acceptance": (confirmed / len(decided)) if decided else None,
-            "median_response_seconds": median(answered) if answered else None,
+            **decisions(decided),
             "failed": count(
                 "SELECT COUNT(*) FROM outbox WHERE status IN ('failed', 'undelivered')"
                 " AND updated_at >= ?",
@@ -320,6 +317,21 @@ def overview(conn: sqlite3.Connection, today: str, week: str, chart_from: str) -
         ).fetchall()
     )
     return numbers
+
+
+def decisions(decided: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """The overview's numbers from (status, created_at, updated_at) of decided requests."""
+    confirmed = sum(1 for status, _, _ in decided if status == "confirmed")
+    answered = [
+        (datetime.fromisoformat(updated) - datetime.fromisoformat(created)).total_seconds()
+        for status, created, updated in decided
+        if status in ("confirmed", "rejected")
+    ]
+    return {
+        "decided": len(decided),
+        "acceptance": (confirmed / len(decided)) if decided else None,
+        "median_response_seconds": median(answered) if answered else None,
+    }
 
 
 def logs(

@@ -9,7 +9,8 @@ the way Twilio does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from bot.config import (
 )
 from bot.services import SERVICES, Services
 from tests.phones import TwilioPhone
+from tests.postgres import DATABASE, REQUIRED, PostgresServer
 from tests.twilio_api import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
@@ -42,6 +44,57 @@ from tests.twilio_api import (
 BOT_NUMBER = "+15550009999"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 HOSTS = ("+15550100001", "+15550100002")
+
+
+# -- the store: every test of the app runs on the embedded SQLite file and on PostgreSQL ----------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses the app (through the `backend` fixture) runs once per backend, unless
+    marked sqlite_only (it reads the SQLite file itself, or tests SQLite's own machinery)."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        kinds = ["sqlite"] if only else ["sqlite", "postgresql"]
+        metafunc.parametrize("backend", kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[tuple[PostgresServer | None, str]]:
+    found = asyncio.run(PostgresServer.find())
+    yield found
+    if found[0] is not None:
+        asyncio.run(found[0].drop_all())
+
+
+async def postgres_database(found: tuple[PostgresServer | None, str]) -> str:
+    """A new migrated database on the test server, or the test skipped (failed where
+    PostgreSQL is required) with the reason."""
+    server, reason = found
+    if server is None:
+        if REQUIRED:
+            pytest.fail(f"AIRTNG_REQUIRE_POSTGRES is set but {reason}")
+        pytest.skip(reason)
+    return await server.new_database()
+
+
+@pytest.fixture
+async def backend(
+    request: pytest.FixtureRequest, postgres_server: tuple[PostgresServer | None, str]
+) -> AsyncIterator[str]:
+    kind: str = request.param
+    if kind == "sqlite":
+        DATABASE["url"] = ""
+        yield kind
+        return
+    url = await postgres_database(postgres_server)
+    DATABASE["url"] = url
+    try:
+        yield kind
+    finally:
+        DATABASE["url"] = ""
+        server = postgres_server[0]
+        assert server is not None
+        await server.drop(url)
 
 
 class Clock:
@@ -68,7 +121,7 @@ def clock() -> Clock:
 def make_config(tmp_path: Path, port: int, api_base_url: str, **changes: Any) -> Config:
     config = Config(
         server=ServerConfig(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}"),
-        storage=StorageConfig(path=str(tmp_path / "airtng.db")),
+        storage=StorageConfig(path=str(tmp_path / "airtng.db"), url=DATABASE["url"]),
         twilio=TwilioConfig(
             account_sid=DEFAULT_ACCOUNT_SID,
             auth_token=DEFAULT_AUTH_TOKEN,
@@ -170,7 +223,9 @@ async def start_bot(
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, twilio_api: TwilioAPI, clock: Clock) -> AsyncIterator[Bot]:
+async def bot(
+    tmp_path: Path, twilio_api: TwilioAPI, clock: Clock, backend: str
+) -> AsyncIterator[Bot]:
     _, server, config = await start_bot(tmp_path, twilio_api, clock)
     async with aiohttp.ClientSession() as session:
         yield Bot(server, config, twilio_api, clock, session)

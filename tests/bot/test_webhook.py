@@ -578,7 +578,9 @@ async def test_control_characters_and_entities_keep_the_twiml_valid(
     (message,) = message_elements(answer.text)
     assert message.text == reply
     logged = [m["body"] for m in await messages_of(bot, GUEST) if m["direction"] == "in"]
-    assert logged[-1] == body
+    # PostgreSQL's text cannot hold a NUL character: that store drops it (SQLite keeps it).
+    kept = body.replace("\x00", "") if bot.services.store.kind == "postgresql" else body
+    assert logged[-1] == kept
 
 
 # -- what is not a Twilio form ------------------------------------------------------------------

@@ -12,13 +12,16 @@ from pathlib import Path
 
 from tests.bot.test_webhook import GUEST, GUEST_B, HOST, request_stay
 from tests.conftest import Bot
+from tests.postgres import DATABASE
 
 RUN = Path(__file__).resolve().parents[2] / "run.py"
 
 
 async def run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     config = tmp_path / "cli.toml"
-    config.write_text('[storage]\npath = "airtng.db"\n', encoding="utf-8")
+    # The test's store: its SQLite file, or its PostgreSQL database.
+    url = DATABASE["url"]
+    config.write_text(f'[storage]\npath = "airtng.db"\nurl = "{url}"\n', encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(RUN),

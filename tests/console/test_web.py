@@ -15,6 +15,7 @@ import pytest
 
 from bot.app import BACKGROUND
 from bot.console import session as sessions
+from conversations import texts
 from tests.bot.test_webhook import GUEST, GUEST_B, HOST, eventually, outbox_rows, request_stay
 from tests.conftest import ADMIN_TOKEN, Bot
 from tests.console.conftest import Operator
@@ -407,11 +408,8 @@ async def test_redacting_a_person_replaces_their_number_and_texts_and_keeps_the_
     assert kept["message"] == "[redacted]"
     log = await operator.get("/admin/outbox")
     assert f"<td>redact</td><td>person {person_id}</td>" in log.text
-    # The running bot forgot the number too: it no longer knows this person, nor their draft.
-    assert bot.services.turns.world.person(GUEST) is None
-    assert (
-        bot.services.turns.world.live_conversation(
-            bot.config.twilio.phone_number, GUEST, bot.clock()
-        )
-        is None
-    )
+    # The running bot forgot the number too: it no longer knows this person, nor their draft:
+    # texting again is a newcomer's first message, with no trips.
+    again = bot.phone(GUEST)
+    assert await again.ask("hello") == texts.WELCOME
+    assert await again.ask("MY") == texts.NO_TRIPS

@@ -19,6 +19,6 @@ from tests.e2e.harness import Service, running_service
 
 
 @pytest_asyncio.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
+async def service(tmp_path: Path, backend: str) -> AsyncIterator[Service]:
     async with running_service(tmp_path) as running:
         yield running

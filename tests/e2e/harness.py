@@ -34,6 +34,7 @@ import aiohttp
 from aiohttp.test_utils import unused_port
 
 from tests.phones import Answer, Reply, TwilioPhone
+from tests.postgres import DATABASE
 from tests.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,7 @@ _SECRET_VARIABLES = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_PHONE_NUMBER",
     "AIRTNG_ADMIN_TOKEN",
+    "AIRTNG_DATABASE_URL",
 )
 
 TomlValue = str | int | float | bool
@@ -72,6 +74,7 @@ def config_sections(
     port: int,
     api_base_url: str,
     database: Path,
+    database_url: str = "",
     account_sid: str = DEFAULT_ACCOUNT_SID,
     auth_token: str = DEFAULT_AUTH_TOKEN,
     bot_number: str = BOT_NUMBER,
@@ -85,7 +88,7 @@ def config_sections(
             "port": port,
             "public_url": f"http://127.0.0.1:{port}",
         },
-        "storage": {"path": str(database), "durability": "normal"},
+        "storage": {"path": str(database), "url": database_url, "durability": "normal"},
         "twilio": {
             "account_sid": account_sid,
             "auth_token": auth_token,
@@ -479,10 +482,12 @@ async def running_service(
     *,
     twilio: TwilioAPI | None = None,
     start: bool = True,
+    database_url: str | None = None,
 ) -> AsyncIterator[Service]:
     """A TwilioAPI stand-in in this event loop (unless one is given), a config file in
     `directory` pointing the service at it, and the server started from it (unless
-    start=False). Everything is stopped on exit, the server with SIGTERM, then SIGKILL."""
+    start=False). Everything is stopped on exit, the server with SIGTERM, then SIGKILL.
+    The store is the test's (tests.postgres.DATABASE) unless `database_url` says."""
     own_twilio = twilio is None
     api = twilio or TwilioAPI()
     if own_twilio:
@@ -494,6 +499,7 @@ async def running_service(
             port=port,
             api_base_url=api.base_url,
             database=directory / "airtng.db",
+            database_url=DATABASE["url"] if database_url is None else database_url,
             account_sid=api.account_sid,
             auth_token=api.auth_token,
         ),

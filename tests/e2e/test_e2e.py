@@ -24,9 +24,11 @@ import pytest
 import pytest_asyncio
 from twilio.request_validator import RequestValidator
 
+from tests.conftest import postgres_database
 from tests.e2e.harness import BOT_NUMBER, Handset, Service, running_service
 from tests.openapi_contract import validate_create_message, validate_message_resource
 from tests.phones import Reply
+from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -89,10 +91,20 @@ class Story:
         return [row for row in rows if row["to"] == phone]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def story(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Story]:
-    async with running_service(tmp_path_factory.mktemp("e2e")) as service:
-        yield Story(service)
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgresql"])
+async def story(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: tuple[PostgresServer | None, str],
+) -> AsyncIterator[Story]:
+    """The story on each store: the embedded SQLite file, then a PostgreSQL database."""
+    url = "" if request.param == "sqlite" else await postgres_database(postgres_server)
+    try:
+        async with running_service(tmp_path_factory.mktemp("e2e"), database_url=url) as service:
+            yield Story(service)
+    finally:
+        if url and postgres_server[0] is not None:
+            await postgres_server[0].drop(url)
 
 
 def only(replies: list[Reply], to: str) -> Reply:

@@ -30,6 +30,10 @@ from tests.phones import Reply
 from tests.reliability import summary
 from tests.reliability.conftest import add_home, assert_consistent
 
+# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
+# store's crash and multi-instance story is tests/multi/.
+pytestmark = pytest.mark.sqlite_only
+
 HOSTS = tuple(f"+1555030000{k}" for k in range(1, 6))
 TITLES = ("Beach House", "Mountain Cabin", "City Loft", "Garden Cottage", "Desert Dome")
 NOTE = "Two of us, quiet, here for a wedding."

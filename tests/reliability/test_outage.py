@@ -28,6 +28,10 @@ from tests.reliability import summary
 from tests.reliability.conftest import assert_consistent
 from tests.twilio_api import FaultKind, TwilioAPI
 
+# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
+# store's crash and multi-instance story is tests/multi/.
+pytestmark = pytest.mark.sqlite_only
+
 HOST_A, HOST_B = HOSTS
 HOST_C = "+15550100003"
 TITLES = {HOST_A: "Beach House", HOST_B: "City Loft", HOST_C: "Garden Cottage"}

@@ -55,6 +55,10 @@ from tests.reliability import summary
 from tests.reliability.conftest import add_home, assert_consistent
 from tests.twilio_api import TwilioAPI
 
+# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
+# store's crash and multi-instance story is tests/multi/.
+pytestmark = pytest.mark.sqlite_only
+
 # -- signatures ---------------------------------------------------------------------------------
 
 
