@@ -31,6 +31,8 @@ TABLES = {
     # migration 4 (the operator console): the words-in-messages index and FTS5's own tables
     "operator_actions", "messages_fts", "messages_fts_data", "messages_fts_idx",
     "messages_fts_docsize", "messages_fts_config",
+    # migration 6: opt-outs and opt-ins as events
+    "opt_changes",
 }  # fmt: skip
 
 
@@ -237,6 +239,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
 WRITES: dict[str, Write] = {
     "add_person": writes.add_person(Person(500, "+15550000500"), AT),
     "update_person": writes.update_person(GUEST, AT),
+    "opt_change": writes.opt_change(GUEST.id, True, "keyword", AT),
     "add_property": writes.add_property(Property(9, HOST.phone, "T", "P", "D", 10), HOST.id, AT),
     "update_property": writes.update_property(
         Property(1, HOST.phone, "T", "P", "D", 10, active=False), AT
