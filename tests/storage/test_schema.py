@@ -149,6 +149,26 @@ async def newer_file(path: Path) -> int:
 
 
 @pytest.mark.usefixtures("close_leaks")
+async def test_people_opted_out_before_migration_6_count_from_their_last_change(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "airtng.db"
+    conn = open_plain(path)
+    for number, script in enumerate(MIGRATIONS[:5], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO people (id, phone, name, opted_out, created_at, updated_at) VALUES"
+        " (1, '+15550001111', 'Ann', 1, 'then', '2026-11-30T10:00:00.000+00:00'),"
+        " (2, '+15550001112', 'Bo', 0, 'then', 'then')"
+    )
+    conn.close()
+    db = await Database.open(path)
+    await db.close()
+    assert on_disk(path, "SELECT person_id, opted_out, source, at FROM opt_changes") == [
+        (1, 1, "migration", "2026-11-30T10:00:00.000+00:00")
+    ]
+
+
 async def test_a_database_from_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "airtng.db"
     newer = await newer_file(path)
