@@ -113,8 +113,9 @@ async def properties(request: web.Request) -> web.Response:
 
 async def add_property(request: web.Request) -> web.Response:
     """List a home for a host: JSON {host_phone, title, place, description, nightly_price,
-    image_url?, host_name?} -> 201 with the new home's id. `run.py add-home` uses it while the
-    service runs, so the home is live at once."""
+    image_url?, host_name?} -> 201 with the new home's id, title and host. The same host and
+    title is one home: listed already, it is 200 with `existing: true` and nothing changes.
+    `run.py add-home` uses it while the service runs, so the home is live at once."""
     services = request.config_dict[SERVICES]
     try:
         facts = await request.json()
@@ -139,8 +140,17 @@ async def add_property(request: web.Request) -> web.Response:
     )
     if problems:
         raise web.HTTPBadRequest(text="; ".join(problems))
-    home = await services.turns.add_home(home.host_phone, host_name, home, services.clock())
-    return web.json_response({"id": home.id}, status=201)
+    listed = await services.turns.add_home(home.host_phone, host_name, home, services.clock())
+    return web.json_response(
+        {
+            "id": listed.home.id,
+            "title": listed.home.title,
+            "host_phone": listed.home.host_phone,
+            "host_name": listed.host_name,
+            "existing": listed.existing,
+        },
+        status=200 if listed.existing else 201,
+    )
 
 
 async def load_demo_homes(request: web.Request) -> web.Response:

@@ -10,15 +10,16 @@ from datetime import datetime
 from typing import Protocol
 
 from conversations.model import Property
+from storage.base import Listed
 
 
 class Homes(Protocol):
-    """Who lists homes: the running service's turns (bot/turns.py) or, offline, the store."""
+    """Who lists homes: the running service's turns (bot/turns.py) or, offline, the store.
+    A home already listed (same host and title) is kept as it is."""
 
-    async def homes(self) -> list[Property]: ...
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property: ...
+    ) -> Listed: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +99,8 @@ DEMO_HOMES = (
 
 async def load_demo(homes: Homes, public_url: str, now: datetime) -> list[Property]:
     """List the demo homes that are not listed yet; returns the homes added."""
-    listed = {(home.host_phone, home.title) for home in await homes.homes()}
     added: list[Property] = []
     for demo in DEMO_HOMES:
-        if (demo.host_phone, demo.title) in listed:
-            continue
         home = Property(
             0,
             demo.host_phone,
@@ -112,5 +110,7 @@ async def load_demo(homes: Homes, public_url: str, now: datetime) -> list[Proper
             demo.nightly_price,
             f"{public_url}/static/homes/{demo.photo}",
         )
-        added.append(await homes.add_home(demo.host_phone, demo.host_name, home, now))
+        listed = await homes.add_home(demo.host_phone, demo.host_name, home, now)
+        if not listed.existing:
+            added.append(listed.home)
     return added

@@ -30,6 +30,7 @@ from conversations import texts
 from conversations.flow import Decision, Inbound, Outgoing, Rules, decide, expire, remind
 from conversations.model import Conversation, Person, Property, Reservation
 from conversations.search import HomeSearch
+from storage.base import Listed
 from storage.postgres.changes import InboundFacts, timed_changes, turn_changes
 from storage.postgres.store import AlreadyHandled, Overlap, PairTurn, PostgresStore, StaleTurn
 
@@ -403,7 +404,7 @@ class SharedTurnRunner:
 
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property:
+    ) -> Listed:
         return await self.store.add_home(host_phone, host_name, home, now)
 
     def opted_out(self, phone: str) -> bool:

@@ -21,6 +21,7 @@ from bot.world import TurnFacts, World
 from conversations import texts
 from conversations.flow import Decision, Inbound, Outgoing, Rules, decide, expire, remind
 from conversations.model import Property
+from storage.base import Listed
 from storage.db import Database
 from storage.queries import load_snapshot
 from storage.writes import stamp
@@ -55,7 +56,7 @@ class Turns(Protocol):
     async def homes(self) -> list[Property]: ...
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property: ...
+    ) -> Listed: ...
     def opted_out(self, phone: str) -> bool: ...  # what this process knows without asking
     async def opt_out(self, phone: str) -> None: ...
     async def expire_due(self, ttl: timedelta, bot_phone: str, now: datetime) -> int: ...
@@ -224,11 +225,15 @@ class TurnRunner:
 
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property:
-        """List a home (the operator's add-home, the demo): in memory at once, then committed."""
-        home, writes = self.world.add_home(host_phone, host_name, home, now)
-        await self.db.write(writes)
-        return home
+    ) -> Listed:
+        """List a home (the operator's add-home, the demo): in memory at once, then committed;
+        the host's home of that title if there is one already."""
+        found = self.world.home_titled(host_phone, home.title)
+        if found is None:
+            home, writes = self.world.add_home(host_phone, host_name, home, now)
+            await self.db.write(writes)
+        host = self.world.person(host_phone)
+        return Listed(found or home, found is not None, host.name if host else None)
 
     def opted_out(self, phone: str) -> bool:
         person = self.world.person(phone)

@@ -21,13 +21,35 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from conversations.model import Property
 from storage.console_queries import ConversationFilter, ReservationFilter
 from storage.queries import OutboxItem
 
-__all__ = ["ConversationFilter", "OutboxClaim", "OutboxItem", "ReservationFilter", "Store"]
+__all__ = [
+    "ConversationFilter",
+    "Listed",
+    "OutboxClaim",
+    "OutboxItem",
+    "ReservationFilter",
+    "Store",
+    "title_key",
+]
+
+
+def title_key(title: str) -> str:
+    """What makes two titles one home's (case and spacing aside)."""
+    return " ".join(title.casefold().split())
+
+
+class Listed(NamedTuple):
+    """What listing a home did: the home, whether the host had it listed already (the same
+    host and title is one home, so nothing changed), and the host's name."""
+
+    home: Property
+    existing: bool
+    host_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +98,10 @@ class Store(ABC):
     @abstractmethod
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property:
-        """List a home for a host (created if new); returns it with its id. On SQLite only
-        while no service holds the file (a running service lists homes through its memory)."""
+    ) -> Listed:
+        """List a home for a host (created if new), unless the host has one of that title.
+        On SQLite only while no service holds the file (a running service lists homes
+        through its memory)."""
 
     # -- the outbox ----------------------------------------------------------------------------
 

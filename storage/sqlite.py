@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 
 from conversations.model import Property
 from storage import console_queries, queries, writes
-from storage.base import ConversationFilter, OutboxClaim, ReservationFilter, Store
+from storage.base import (
+    ConversationFilter,
+    Listed,
+    OutboxClaim,
+    ReservationFilter,
+    Store,
+    title_key,
+)
 from storage.db import Database, StaleWrite
 from storage.schema import MIGRATIONS
 from storage.writes import stamp
@@ -65,7 +72,7 @@ class SqliteStore(Store):
 
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property:
+    ) -> Listed:
         return await self.db.transact(_add_home, host_phone, host_name, home, stamp(now))
 
     # -- the outbox ----------------------------------------------------------------------------
@@ -293,8 +300,11 @@ def _person_id(conn: sqlite3.Connection, phone: str, at: str) -> int:
 
 def _add_home(
     conn: sqlite3.Connection, host_phone: str, host_name: str | None, home: Property, at: str
-) -> Property:
+) -> Listed:
     host_id = _person_id(conn, host_phone, at)
+    for found in queries.all_homes(conn):
+        if found.host_phone == host_phone and title_key(found.title) == title_key(home.title):
+            return Listed(found, True, _name(conn, host_id))
     if host_name:
         conn.execute(
             "UPDATE people SET name = ?, updated_at = ? WHERE id = ? AND name IS NOT ?",
@@ -318,12 +328,22 @@ def _add_home(
     assert cursor.lastrowid is not None
     home.id = cursor.lastrowid
     home.host_phone = host_phone
-    return home
+    return Listed(home, False, _name(conn, host_id))
+
+
+def _name(conn: sqlite3.Connection, person_id: int) -> str | None:
+    row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _opt_out(conn: sqlite3.Connection, phone: str, at: str) -> None:
-    _person_id(conn, phone, at)
-    conn.execute(
-        "UPDATE people SET opted_out = 1, updated_at = ? WHERE phone = ? AND opted_out = 0",
-        (at, phone),
-    )
+    person_id = _person_id(conn, phone, at)
+    changed = conn.execute(
+        "UPDATE people SET opted_out = 1, updated_at = ? WHERE id = ? AND opted_out = 0",
+        (at, person_id),
+    ).rowcount
+    if changed:
+        conn.execute(
+            "INSERT INTO opt_changes (person_id, opted_out, source, at) VALUES (?, 1, 'twilio', ?)",
+            (person_id, at),
+        )

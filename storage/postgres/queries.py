@@ -53,7 +53,8 @@ class _Where:
 
 _ADMIN_RESERVATION = (
     "SELECT r.id, r.status, r.property_id, p.title AS property_title, g.phone AS guest_phone,"
-    " h.phone AS host_phone, r.check_in::text AS check_in, r.check_out::text AS check_out,"
+    " g.name AS guest_name, h.phone AS host_phone, h.name AS host_name,"
+    " r.check_in::text AS check_in, r.check_out::text AS check_out,"
     " r.message, airtng_stamp(r.created_at) AS created_at,"
     " airtng_stamp(r.updated_at) AS updated_at"
     " FROM reservations r JOIN properties p ON p.id = r.property_id"
@@ -355,6 +356,14 @@ async def overview(
                 since,
             ),
         }
+        changes = await conn.fetch(
+            "SELECT opted_out, count(*) FROM opt_changes WHERE at >= $1::text::timestamptz"
+            " AND source != 'migration' GROUP BY opted_out",
+            since,
+        )
+        counted = {bool(row[0]): int(row[1]) for row in changes}
+        numbers[name]["opt_outs"] = counted.get(True, 0)
+        numbers[name]["opt_ins"] = counted.get(False, 0)
     numbers["opted_out"] = await count("SELECT count(*) FROM people WHERE opted_out")
     rows = await conn.fetch(
         "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) FROM reservations"

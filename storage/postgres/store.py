@@ -24,7 +24,14 @@ from typing import Any, ClassVar
 import asyncpg
 
 from conversations.model import Person, Property, Reservation
-from storage.base import ConversationFilter, OutboxClaim, ReservationFilter, Store
+from storage.base import (
+    ConversationFilter,
+    Listed,
+    OutboxClaim,
+    ReservationFilter,
+    Store,
+    title_key,
+)
 from storage.postgres import queries
 from storage.postgres.changes import apply_script, encode
 from storage.postgres.outbox import CLAIM
@@ -352,9 +359,25 @@ class PostgresStore(Store):
 
     async def add_home(
         self, host_phone: str, host_name: str | None, home: Property, now: datetime
-    ) -> Property:
+    ) -> Listed:
+        key = title_key(home.title)
         async with self.pool.acquire() as conn, conn.transaction():
+            # The same host and title is one home, even when two instances list it at once.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"home {host_phone} {key}"
+            )
             host_id = await conn.fetchval("SELECT airtng_person_id($1, $2)", host_phone, now)
+            rows = await conn.fetch(
+                "SELECT airtng_home_json(h, $2)::text FROM properties h WHERE host_id = $1"
+                " ORDER BY id",
+                host_id,
+                host_phone,
+            )
+            for row in rows:
+                found = _property(json.loads(row[0]))
+                if title_key(found.title) == key:
+                    name = await conn.fetchval("SELECT name FROM people WHERE id = $1", host_id)
+                    return Listed(found, True, name)
             if host_name:
                 await conn.execute(
                     "UPDATE people SET name = $1, updated_at = $2"
@@ -376,8 +399,9 @@ class PostgresStore(Store):
                 home.active,
                 now,
             )
+            name = await conn.fetchval("SELECT name FROM people WHERE id = $1", host_id)
         home.host_phone = host_phone
-        return home
+        return Listed(home, False, name)
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -464,12 +488,19 @@ class PostgresStore(Store):
     async def opt_out(self, phone: str, now: datetime) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             person_id = await conn.fetchval("SELECT airtng_person_id($1, $2)", phone, now)
-            await conn.execute(
+            changed = await conn.fetchval(
                 "UPDATE people SET opted_out = true, updated_at = $2"
-                " WHERE id = $1 AND NOT opted_out",
+                " WHERE id = $1 AND NOT opted_out RETURNING id",
                 person_id,
                 now,
             )
+            if changed is not None:
+                await conn.execute(
+                    "INSERT INTO opt_changes (person_id, opted_out, source, at)"
+                    " VALUES ($1, true, 'twilio', $2)",
+                    person_id,
+                    now,
+                )
 
     # -- the operator's JSON API -----------------------------------------------------------
 

@@ -222,6 +222,7 @@ DECLARE
     v_outbox bigint;
     v_where bigint;
     v_queued boolean := false;
+    v_was boolean;
 BEGIN
     -- Conversations this turn may start, for other people than the sender: their start locks,
     -- all at once in key order (no two turns can wait on each other for them).
@@ -236,6 +237,12 @@ BEGIN
     IF v_sender IS NOT NULL THEN
         v_sender_id := airtng_person_id(v_sender, v_at);
         IF c ? 'person' THEN
+            SELECT opted_out INTO v_was FROM people WHERE id = v_sender_id FOR UPDATE;
+            IF (c -> 'person' ->> 'opted_out')::boolean IS DISTINCT FROM v_was
+               AND c -> 'person' ->> 'opted_out' IS NOT NULL THEN
+                INSERT INTO opt_changes (person_id, opted_out, source, at)
+                VALUES (v_sender_id, (c -> 'person' ->> 'opted_out')::boolean, 'keyword', v_at);
+            END IF;
             UPDATE people SET
                 name = coalesce(c -> 'person' ->> 'name', name),
                 opted_out = coalesce((c -> 'person' ->> 'opted_out')::boolean, opted_out),
