@@ -51,10 +51,14 @@ HOSTS = ("+15550100001", "+15550100002")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test that uses the app (through the `backend` fixture) runs once per backend, unless
-    marked sqlite_only (it reads the SQLite file itself, or tests SQLite's own machinery)."""
+    marked sqlite_only (it reads the SQLite file itself, or tests SQLite's own machinery) or
+    postgresql_only (what only a shared store promises: several instances, its locks)."""
     if "backend" in metafunc.fixturenames:
-        only = metafunc.definition.get_closest_marker("sqlite_only")
-        kinds = ["sqlite"] if only else ["sqlite", "postgresql"]
+        kinds = ["sqlite", "postgresql"]
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            kinds = ["sqlite"]
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            kinds = ["postgresql"]
         metafunc.parametrize("backend", kinds, indirect=True)
 
 

@@ -1,0 +1,130 @@
+"""Turns on the shared store (bot/shared_turns.py): two apps on one PostgreSQL database behave as
+one service, and a turn costs the round trips it should. (tests/multi/ does the same with real
+processes behind a real load balancer.)"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from conversations import texts
+from storage.postgres import PostgresStore
+from tests.bot.test_webhook import (
+    GUEST,
+    HOST,
+    Restarted,
+    bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
+    outbox_rows,
+    request_stay,
+    stay_text,
+)
+from tests.conftest import Bot, Clock
+from tests.twilio_api import TwilioAPI
+
+pytestmark = pytest.mark.postgresql_only
+
+
+def round_trips(bot: Bot) -> tuple[int, int]:
+    store = bot.services.store
+    assert isinstance(store, PostgresStore)
+    return store.turns_run, store.turn_round_trips
+
+
+async def spent(bot: Bot, text: str) -> int:
+    """The database round trips of one turn."""
+    turns, trips = round_trips(bot)
+    await bot.phone(GUEST).ask(text)
+    after_turns, after_trips = round_trips(bot)
+    assert after_turns == turns + 1
+    return after_trips - trips
+
+
+async def test_a_turn_is_two_round_trips_and_a_new_request_three(bot: Bot) -> None:
+    await bot.add_home(HOST, "Beach House")
+    guest = bot.phone(GUEST)
+    assert await spent(bot, "hello") == 2  # the lock and the load; the writes and the commit
+    assert await spent(bot, "LIST") == 2
+    assert await spent(bot, "BOOK 1") == 2
+    assert await spent(bot, stay_text(bot.clock)) == 2
+    assert await spent(bot, "Two of us.") == 2
+    assert await spent(bot, "Ann") == 2
+    assert await spent(bot, "SEND") == 3  # and the new request's id from its sequence
+    assert await spent(bot, "MY") == 2
+    replay = guest.form("MY")
+    await guest.send(replay)
+    turns, trips = round_trips(bot)
+    await guest.send(replay)  # Twilio retrying: answered from the store, nothing written
+    assert round_trips(bot) == (turns + 1, trips + 1)
+
+
+async def test_another_instance_continues_the_conversation_and_answers_a_retry(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        here, there = bot.phone(GUEST), other.phone(GUEST)
+        assert (await here.ask("LIST")).startswith("Homes 1-1 of 1")
+        there.cookies = here.cookies
+        assert (await there.ask("1")).startswith("1 Beach House")  # the list shown by `bot`
+        form = here.form("BOOK")
+        first = await here.send(form)
+        again = await there.send(form)  # the same MessageSid, at the other instance
+        assert again.text == first.text and first.text.count("Booking ") == 1
+        # The pair's turns ran one at a time: each instance saw the other's.
+        (row,) = [c for c in await bot.admin("/admin/api/conversations") if c["phone"] == GUEST]
+        assert [m["body"] for m in row["messages"] if m["direction"] == "in"] == [
+            "LIST",
+            "1",
+            "BOOK",
+        ]
+
+
+async def test_one_message_sid_at_every_instance_at_once_runs_once(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        await request_stay(bot, bot.phone(GUEST))
+        host_here, host_there = bot.phone(HOST), other.phone(HOST)
+        form = host_here.form("ACCEPT")
+        answers = await asyncio.gather(*(phone.send(form) for phone in [host_here, host_there] * 5))
+        assert len({a.text for a in answers}) == 1
+        assert texts.HOST_ACCEPTED.split("{")[0] in answers[0].text
+        logged = [m for m in await bot.admin("/admin/api/conversations") if m["phone"] == HOST]
+        accepts = [m for c in logged for m in c["messages"] if m["body"] == "ACCEPT"]
+        assert len(accepts) == 1
+
+
+async def test_a_home_paused_at_one_instance_is_gone_from_the_other_at_once(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    await bot.add_home(HOST, "Lake Cottage")
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        assert (await other.phone(GUEST).ask("LIST")).startswith("Homes 1-2 of 2")
+        assert "is paused" in await bot.phone(HOST).ask("PAUSE 1")
+        # The next turn at the other instance reads the homes' version with its load.
+        page = await other.phone(GUEST).ask("LIST")
+        assert page.startswith("Homes 1-1 of 1") and "Beach House" not in page
+        assert "$150" in await other.phone(HOST).ask("PRICE 2 $150")
+        assert "$150" in await bot.phone(GUEST).ask("LIST")
+
+
+async def test_each_instance_sends_its_share_of_the_outbox_once(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        guests = [f"+1555000{n:04d}" for n in range(12)]
+        await asyncio.gather(
+            *(
+                request_stay(app, app.phone(g), start=30 + 7 * n, name=f"G{n}")
+                for n, (g, app) in enumerate(zip(guests, [bot, other] * 6, strict=True))
+            )
+        )
+        await bot.drained()
+        await other.drained()
+        assert len(twilio_api.messages_to(HOST)) == 12
+        assert {r["status"] for r in await outbox_rows(bot, HOST)} <= {"sent", "delivered"}

@@ -1,0 +1,108 @@
+"""What only the shared store promises: instances starting together, the database refusing a
+second confirmed stay, a turn's round trips, a pair's turns one at a time across instances."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from storage.postgres import PostgresStore
+from storage.postgres.schema import MIGRATIONS
+from storage.postgres.store import Overlap, StaleTurn
+from tests.postgres import DATABASE, PostgresServer
+
+pytestmark = pytest.mark.postgresql_only
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+BOT = "+15550009999"
+
+
+async def test_instances_starting_together_migrate_once(
+    backend: str, postgres_server: tuple[PostgresServer | None, str]
+) -> None:
+    server = postgres_server[0]
+    assert server is not None
+    url = await server.new_database(migrated=False)
+    try:
+        stores = await asyncio.gather(*(PostgresStore.open(url) for _ in range(4)))
+        try:
+            assert all([await store.ready() for store in stores])
+            versions = await stores[0].pool.fetch("SELECT version FROM schema_version")
+            assert sorted(row[0] for row in versions) == list(range(1, len(MIGRATIONS) + 1))
+            secrets = await asyncio.gather(
+                *(
+                    s.secret("session_secret", lambda n=n: f"made by {n}")
+                    for n, s in enumerate(stores)
+                )
+            )
+            assert len(set(secrets)) == 1
+        finally:
+            for store in stores:
+                await store.close()
+    finally:
+        await server.drop(url)
+
+
+async def seeded(store: PostgresStore) -> list[int]:
+    """A host's home and two pending requests for overlapping nights."""
+    conn: asyncpg.Connection
+    async with store.pool.acquire() as conn:
+        host = await conn.fetchval("SELECT airtng_person_id('+15550100001', $1)", NOW)
+        guest = await conn.fetchval("SELECT airtng_person_id('+15550001111', $1)", NOW)
+        home = await conn.fetchval(
+            "INSERT INTO properties (host_id, title, place, description, nightly_price,"
+            " created_at, updated_at) VALUES ($1, 'Beach', 'Malibu', 'Sand', 100, $2, $2)"
+            " RETURNING id",
+            host,
+            NOW,
+        )
+        ids = []
+        for start in (3, 5):
+            ids.append(
+                await conn.fetchval(
+                    "INSERT INTO reservations (property_id, guest_id, check_in, check_out,"
+                    " status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)"
+                    " RETURNING id",
+                    home,
+                    guest,
+                    (NOW + timedelta(days=start)).date(),
+                    (NOW + timedelta(days=start + 4)).date(),
+                    NOW,
+                )
+            )
+        return ids
+
+
+def confirm(reservation_id: int) -> dict[str, object]:
+    return {
+        "at": NOW.isoformat(),
+        "bot": BOT,
+        "live_since": NOW.isoformat(),
+        "changes": [[reservation_id, "pending", "confirmed"]],
+        "messages": [],
+    }
+
+
+async def test_two_overlapping_stays_are_never_both_confirmed(backend: str) -> None:
+    one, other = (
+        await PostgresStore.open(DATABASE["url"]),
+        await PostgresStore.open(DATABASE["url"]),
+    )
+    try:
+        first, second = await seeded(one)
+        results = await asyncio.gather(
+            one.apply(confirm(first)), other.apply(confirm(second)), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["NoneType", "Overlap"]
+        statuses = await one.pool.fetch("SELECT status FROM reservations ORDER BY id")
+        assert sorted(row[0] for row in statuses) == ["confirmed", "pending"]
+        # Deciding the confirmed one again is refused by its guard, not applied twice.
+        winner = first if isinstance(results[1], Overlap) else second
+        with pytest.raises(StaleTurn):
+            await one.apply(confirm(winner))
+    finally:
+        await one.close()
+        await other.close()
