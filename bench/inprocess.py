@@ -3,6 +3,8 @@ itself, for profiling (the wrk benchmark, bench/run.py, is the measure that coun
 
     python -m bench.inprocess                 # microseconds of CPU per turn, by command
     python -m bench.inprocess --profile       # and the top of a cProfile, by cumulative time
+    python -m bench.inprocess --database postgresql://postgres@127.0.0.1:5432/postgres
+                                              # on PostgreSQL: round trips, where the time goes
 
 Each request line is handled as bot/webhook.py handles it (form parsed, signature validated,
 cookie read, the turn run, the Set-Cookie header made) by 64 concurrent workers, so turns
@@ -26,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from bench.postgres import create_database, drop_database, seed_homes, server_usage, where_time_goes
 from bench.run import (
     CONNECTIONS,
     HOMES,
@@ -41,8 +44,11 @@ from bot.app import create_app
 from bot.config import load_config
 from bot.services import SERVICES, Services
 from bot.webhook import read_inbound
+from storage.postgres import PostgresStore
+from storage.sqlite import SqliteStore
 
-Line = tuple[str, str, str]  # signature, cookie header, url-encoded form
+Line = tuple[str, str, str]
+DATABASE_NAME = "airtng_bench_inprocess"  # signature, cookie header, url-encoded form
 
 
 def _command(body: str) -> str:
@@ -69,8 +75,13 @@ async def main_async(args: argparse.Namespace) -> None:
     try:
         api_port, bot_port = free_port(), free_port()
         api = await start_twilio_api(api_port, folder)
-        config_path = write_config(folder, bot_port, api_port, args.durability)
-        await prepare_database(config_path, False, 0)
+        database_url = ""
+        if args.database:
+            database_url = await create_database(args.database, DATABASE_NAME)
+            await seed_homes(database_url, HOMES, f"http://127.0.0.1:{bot_port}", host_phone)
+        config_path = write_config(folder, bot_port, api_port, args.durability, database_url)
+        if not database_url:
+            await prepare_database(config_path, False, 0)
         app = create_app(load_config(config_path), printer=lambda _: None)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -106,14 +117,18 @@ async def main_async(args: argparse.Namespace) -> None:
         text = workload.waves(0, args.waves, date.today())
         lines: list[Line] = [tuple(line.split("\t", 2)) for line in text]  # type: ignore[misc]
 
+        store = services.store
         profiler = cProfile.Profile() if args.profile else None
+        if isinstance(store, PostgresStore):
+            store.turn_timings.clear()
+            turns_before, server_before = store.turns_run, await server_usage(database_url)
         cpu, wall = time.thread_time(), time.perf_counter()
         process = time.process_time()
         if profiler:
             profiler.enable()
         spent = await run_lines(lines)
-        db = services.store.db  # type: ignore[attr-defined]  # the embedded store's
-        await db.flush()
+        if isinstance(store, SqliteStore):
+            await store.db.flush()
         if profiler:
             profiler.disable()
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
@@ -122,9 +137,23 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"{n} turns in {wall:.2f} s: {n / wall:.0f} turns/s;"
             f" event-loop thread CPU {cpu / n * 1e6:.0f} us/turn,"
-            f" whole process {process / n * 1e6:.0f} us/turn"
-            f" ({db.commits} commits, {db.replays} replayed turn by turn)"
+            f" whole process {process / n * 1e6:.0f} us/turn",
+            end="",
         )
+        if isinstance(store, SqliteStore):
+            print(f" ({store.db.commits} commits, {store.db.replays} replayed turn by turn)")
+        elif isinstance(store, PostgresStore):
+            turns = store.turns_run - turns_before
+            server = await server_usage(database_url) - server_before
+            trips = sum(count for count, _ in store.turn_timings.values())
+            print(
+                f"\nPostgreSQL: {trips / turns:.2f} round trips a turn; server CPU"
+                f" {server.cpu_seconds / turns * 1e6:.0f} us a turn;"
+                f" {server.transactions / turns:.2f} commits and"
+                f" {server.wal_syncs / turns:.3f} WAL flushes a turn"
+                f" ({server.transactions / max(server.wal_syncs, 1):.1f} commits a flush)"
+            )
+            print("\n".join(where_time_goes(store.turn_timings, turns)))
         for command, times in sorted(spent.items(), key=lambda kv: -len(kv[1])):
             median = sorted(times)[len(times) // 2] * 1e3
             print(f"  {command:8} {len(times):6}  median latency {median:6.2f} ms")
@@ -136,6 +165,8 @@ async def main_async(args: argparse.Namespace) -> None:
             await runner.cleanup()
         if api is not None:
             api.stop()
+        if args.database:
+            await drop_database(args.database, DATABASE_NAME)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -143,6 +174,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--waves", type=int, default=2, help="waves of 500 guests")
     parser.add_argument("--durability", choices=["normal", "full"], default="normal")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql://user@host:port/db) to run on instead of SQLite;"
+        f" the run makes its own database there ({DATABASE_NAME}) and drops it after",
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile")
     parser.add_argument("--sort", default="tottime", help="cProfile sort key")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows")

@@ -307,7 +307,9 @@ def run_wrk(target: str, url: str, request_file: Path, duration: int) -> Result:
 # -- the run ----------------------------------------------------------------------------------
 
 
-def write_config(folder: Path, port: int, api_port: int, durability: str) -> Path:
+def write_config(
+    folder: Path, port: int, api_port: int, durability: str, database_url: str = ""
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
     path.write_text(
@@ -318,6 +320,7 @@ port = {port}
 public_url = "http://127.0.0.1:{port}"
 [storage]
 path = "{folder / "bench.db"}"
+url = "{database_url}"
 durability = "{durability}"
 [twilio]
 account_sid = "{ACCOUNT_SID}"

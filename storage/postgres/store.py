@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -118,19 +119,30 @@ def parse_view(document: dict[str, Any]) -> dict[str, Any]:
 class PairTurn:
     """One turn's hold on its pair: the load, what more it asks, and the writes."""
 
-    def __init__(self, conn: asyncpg.Connection, args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, args: tuple[Any, ...], timings: dict[str, list[float]]
+    ) -> None:
         self._conn = conn
         self._args = args  # sid, bot, phone, live_since
         self.loaded: dict[str, Any] = {}
         self.locked = False
         self.key: int | None = None
         self.round_trips = 0
+        self._timings = timings
+
+    def _spent(self, kind: str, started: float) -> None:
+        """One more round trip of this kind, and its wall time (for the benchmark's report)."""
+        self.round_trips += 1
+        entry = self._timings.setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
 
     async def load(self, *, lock: bool) -> dict[str, Any]:
+        started = time.perf_counter()
         raw = await self._conn.fetchval(
             "SELECT airtng_turn_load($1, $2, $3, $4, $5)::text", *self._args, lock
         )
-        self.round_trips += 1
+        self._spent("lock and load" if lock else "load again", started)
         document = json.loads(raw)
         self.key = int(document["key"])
         self.locked = (self.locked or lock) and not document["unlocked"]
@@ -145,6 +157,7 @@ class PairTurn:
         homes: set[int],
         new_reservation: bool,
     ) -> dict[str, Any]:
+        started = time.perf_counter()
         raw = await self._conn.fetchval(
             "SELECT airtng_turn_more($1, $2, $3, $4, $5)::text",
             sorted(people),
@@ -153,20 +166,22 @@ class PairTurn:
             sorted(homes),
             new_reservation,
         )
-        self.round_trips += 1
+        self._spent("more", started)
         return parse_view(json.loads(raw))
 
     async def apply(self, changes: dict[str, Any]) -> None:
         """Write, commit and hand the pair on: one round trip. On a refusal the transaction is
         rolled back, the pair stays held, and StaleTurn, Overlap or AlreadyHandled says why."""
+        started = time.perf_counter()
         try:
             await self._conn.execute(apply_script(changes, self.key if self.locked else None))
-            self.round_trips += 1
+            self._spent("write, commit, unlock", started)
             self.locked = False
         except asyncpg.PostgresError as error:
-            self.round_trips += 1
+            self._spent("write, refused", started)
+            started = time.perf_counter()
             await self._conn.execute("ROLLBACK")
-            self.round_trips += 1
+            self._spent("rollback", started)
             if error.sqlstate == STALE:
                 raise StaleTurn(str(error)) from error
             if isinstance(error, asyncpg.ExclusionViolationError):
@@ -179,8 +194,9 @@ class PairTurn:
 
     async def release(self) -> None:
         if self.locked and self.key is not None:
+            started = time.perf_counter()
             await self._conn.execute("SELECT pg_advisory_unlock($1)", self.key)
-            self.round_trips += 1
+            self._spent("unlock", started)
             self.locked = False
 
 
@@ -195,6 +211,7 @@ class PostgresStore(Store):
         self._listener: asyncio.Task[None] | None = None
         self.turns_run = 0  # turns and their round trips, for the benchmark's report
         self.turn_round_trips = 0
+        self.turn_timings: dict[str, list[float]] = {}  # kind -> [round trips, seconds]
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10) -> PostgresStore:
@@ -277,7 +294,7 @@ class PostgresStore(Store):
         """Hold the pair (bot number, person) for one turn: loaded on entry, handed on when
         its writes commit, or on leaving however it ends."""
         async with self.pool.acquire() as conn:
-            turn = PairTurn(conn, (sid, bot_phone, phone, live_since))
+            turn = PairTurn(conn, (sid, bot_phone, phone, live_since), self.turn_timings)
             try:
                 await turn.load(lock=True)
                 yield turn

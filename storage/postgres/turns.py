@@ -62,19 +62,25 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Reservations (with their guests' and hosts' people) as the view of a turn wants them.
+-- PL/pgSQL, not SQL: its plans are kept for the session instead of made on every call.
 CREATE OR REPLACE FUNCTION airtng_reservations_view(p_ids bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF cardinality(p_ids) = 0 THEN
+        RETURN '{"reservations": [], "people": []}';
+    END IF;
+    RETURN jsonb_build_object(
         'reservations', coalesce((
             SELECT jsonb_agg(airtng_reservation_json(r, g.phone) ORDER BY r.id)
             FROM reservations r JOIN people g ON g.id = r.guest_id
             WHERE r.id = ANY (p_ids)), '[]'),
         'people', coalesce((
-            SELECT jsonb_agg(DISTINCT airtng_person_json(p))
-            FROM reservations r JOIN properties h ON h.id = r.property_id
-            JOIN people p ON p.id IN (r.guest_id, h.host_id)
-            WHERE r.id = ANY (p_ids)), '[]'))
-$$;
+            SELECT jsonb_agg(airtng_person_json(p)) FROM people p WHERE p.id IN (
+                SELECT r.guest_id FROM reservations r WHERE r.id = ANY (p_ids)
+                UNION
+                SELECT h.host_id FROM reservations r JOIN properties h ON h.id = r.property_id
+                WHERE r.id = ANY (p_ids))), '[]'));
+END $$;
 
 CREATE OR REPLACE FUNCTION airtng_turn_load(
     p_sid text, p_bot text, p_phone text, p_live_since timestamptz, p_lock boolean
@@ -132,7 +138,7 @@ BEGIN
             'last_at', v_conversation.last_at, 'version', v_conversation.version) END,
         -- A conversation to start gets its id now (a gap in the sequence if the turn fails).
         'new_conversation_id', CASE WHEN v_conversation.id IS NULL
-            THEN nextval(pg_get_serial_sequence('conversations', 'id')) END,
+            THEN nextval('conversations_id_seq') END,
         'homes', coalesce((
             SELECT jsonb_agg(airtng_home_json(h, p_phone) ORDER BY h.id)
             FROM properties h WHERE h.host_id = v_person.id), '[]'),
@@ -169,7 +175,7 @@ BEGIN
             FROM properties h JOIN people p ON p.id = h.host_id WHERE h.id = ANY (p_homes)), '[]'),
         'open_at', to_jsonb(p_open_at),
         'new_reservation_id', CASE WHEN p_new_reservation
-            THEN nextval(pg_get_serial_sequence('reservations', 'id')) END);
+            THEN nextval('reservations_id_seq') END);
 END $$;
 
 CREATE OR REPLACE FUNCTION airtng_person_id(p_phone text, p_at timestamptz) RETURNS bigint

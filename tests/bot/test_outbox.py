@@ -277,12 +277,9 @@ async def test_21610_marks_the_person_opted_out(bot: Bot) -> None:
     assert len(replies) == 1 and replies[0].to == HOST
     assert (await host.ask("REQUESTS")).startswith(f"Pending: {ref} Beach House")
     # Both changes are kept as events for the console: out by Twilio's word, back in by START.
-    changes = await bot.services.db.read(
-        lambda conn: conn.execute(
-            "SELECT opted_out, source FROM opt_changes ORDER BY id"
-        ).fetchall()
-    )
-    assert changes == [(1, "twilio"), (0, "keyword")]
+    day = bot.clock().date().isoformat()
+    today = (await bot.services.store.overview(day, day, day))["today"]
+    assert (today["opt_outs"], today["opt_ins"]) == (1, 1)
 
 
 async def test_giving_up_after_max_attempts(
