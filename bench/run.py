@@ -3,6 +3,7 @@ protocol floor measured in the same run.
 
     python -m bench.run                       # ~3 minutes; prints a table and one JSON line
     python -m bench.run --big --durability full --rounds 2
+    python -m bench.run --database postgresql://postgres@127.0.0.1:5432/postgres
     python -m bench.run --mix browse --durability both   # issue 16's load, both modes side by side
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
@@ -404,12 +405,61 @@ async def measure_drain(api_url: str, before: int, expected: int, timeout: float
 class BotTarget:
     """One bot under test: its mode, its own database and port, its phones' cookies."""
 
-    name: str  # "bot", or "bot-full" beside it with --durability both
+    name: str  # "bot", "bot-full" beside it with --durability both, "pg", "pg-2x" (--database)
     durability: str
     config: Path
     url: str
     workload: Workload
     proc: Proc | None = None
+    # Another instance on the same database, driven by its own wrk at the same time
+    # (pg-2x): its result is both instances' together.
+    partner: BotTarget | None = None
+    first_wave: int = 0  # its guests' numbers, apart from the partner's
+
+
+def combined(name: str, results: list[Result]) -> Result:
+    """Several wrk runs at once as one: the rates added, the worst of the latencies."""
+    return Result(
+        name,
+        sum(r.rate for r in results),
+        max(r.p50_ms for r in results),
+        max(r.p99_ms for r in results),
+        max(r.max_ms for r in results),
+        sum(r.requests for r in results),
+        sum(r.errors for r in results),
+        any(r.wrapped for r in results),
+    )
+
+
+async def postgres_targets(
+    args: argparse.Namespace, folder: Path, api_port: int, homes: int
+) -> list[BotTarget]:
+    """With --database: one instance on a database of its own ("pg"), and two instances on
+    another, each with its own wrk ("pg-2x")."""
+    from bench.postgres import create_database, seed_homes
+
+    targets: list[BotTarget] = []
+    for name, instances in (("pg", 1), ("pg-2x", 2)):
+        url = await create_database(args.database, f"airtng_bench_{name.replace('-', '_')}")
+        previous: BotTarget | None = None
+        for n in range(instances):
+            port = free_port()
+            bot_url = f"http://127.0.0.1:{port}"
+            config = write_config(folder / f"{name}-{n}", port, api_port, "normal", url)
+            if n == 0:
+                await seed_homes(url, homes, bot_url, host_phone)
+            target = BotTarget(name, "normal", config, bot_url, Workload(bot_url))
+            target.first_wave = 500 * n
+            if previous is None:
+                targets.append(target)
+            else:
+                previous.partner = target
+            previous = target
+    return targets
+
+
+def instances(target: BotTarget) -> list[BotTarget]:
+    return [target] + ([target.partner] if target.partner else [])
 
 
 def bot_command(config: Path, profile: Path | None = None) -> list[str]:
@@ -439,12 +489,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             url = f"http://127.0.0.1:{port}"
             await prepare_database(config, args.big, 0, homes=homes)
             bots.append(BotTarget(name, mode, config, url, Workload(url)))
+        if args.database:
+            bots += await postgres_targets(args, folder, api_port, homes)
         for target in bots:
-            profile = folder / f"profile-{target.name}.txt" if args.profile else None
-            target.proc = Proc.start(
-                target.name, bot_command(target.config, profile), folder / f"{target.name}.log"
-            )
-            procs.append(target.proc)
+            for n, instance in enumerate(instances(target)):
+                profile = folder / f"profile-{target.name}-{n}.txt" if args.profile else None
+                instance.proc = Proc.start(
+                    target.name,
+                    bot_command(instance.config, profile),
+                    folder / f"{target.name}-{n}.log",
+                )
+                procs.append(instance.proc)
         first = bots[0]
         procs.append(
             Proc.start(
@@ -472,7 +527,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         for url in (
-            *(target.url + "/healthz" for target in bots),
+            *(i.url + "/healthz" for target in bots for i in instances(target)),
             f"http://127.0.0.1:{bare_port}/",
             f"http://127.0.0.1:{floor_port}/",
         ):
@@ -482,11 +537,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         results: list[Result] = []
         for round_ in range(args.rounds):
             files: dict[str, Path] = {}
-            for target in bots:
+            for target in (i for t in bots for i in instances(t)):
                 if args.mix == "browse":
                     phones = [browse_phone(round_, i) for i in range(BROWSE_GUESTS)]
                 else:
-                    waves = range(round_ * args.waves, (round_ + 1) * args.waves)
+                    first_wave = target.first_wave + round_ * args.waves
+                    waves = range(first_wave, first_wave + args.waves)
                     phones = [guest_phone(w, i) for w in waves for i in range(HOMES)]
                     if round_ == 0:
                         phones += [host_phone(k) for k in range(HOMES)]
@@ -496,18 +552,28 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 lines = (
                     browse_lines(target.workload, round_)
                     if args.mix == "browse"
-                    else target.workload.waves(round_ * args.waves, args.waves, today)
+                    else target.workload.waves(first_wave, args.waves, today)
                 )
-                files[target.name] = folder / f"round{round_}-{target.name}.txt"
-                files[target.name].write_text("\n".join(lines) + "\n")
+                files[target.url] = folder / f"round{round_}-{target.url.rsplit(':', 1)[1]}.txt"
+                files[target.url].write_text("\n".join(lines) + "\n")
             runs = [
-                ("baseline", f"http://127.0.0.1:{bare_port}", files[first.name]),
-                *((target.name, target.url, files[target.name]) for target in bots),
-                ("floor", f"http://127.0.0.1:{floor_port}", files[first.name]),
+                ("baseline", f"http://127.0.0.1:{bare_port}", files[first.url], None),
+                *((target.name, target.url, files[target.url], target) for target in bots),
+                ("floor", f"http://127.0.0.1:{floor_port}", files[first.url], None),
             ]
-            for name, url, request_file in runs:
-                result = replace(run_wrk(name, url, request_file, args.duration), round=round_)
-                if name.startswith("bot") and result.wrapped:
+            for name, url, request_file, bot in runs:
+                if bot is not None and bot.partner is not None:
+                    # Each instance its own wrk, at the same time.
+                    both = await asyncio.gather(
+                        *(
+                            asyncio.to_thread(run_wrk, name, i.url, files[i.url], args.duration)
+                            for i in instances(bot)
+                        )
+                    )
+                    result = replace(combined(name, list(both)), round=round_)
+                else:
+                    result = replace(run_wrk(name, url, request_file, args.duration), round=round_)
+                if bot is not None and result.wrapped:
                     print(f"warning: {name} answered every request in the file; raise --waves")
                 results.append(result)
                 print(
@@ -542,9 +608,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             return seeded
 
         for target in bots[1:]:  # the rest of the run measures the first bot alone
-            assert target.proc is not None
-            target.proc.stop()
-            procs.remove(target.proc)
+            for instance in instances(target):
+                assert instance.proc is not None
+                instance.proc.stop()
+                procs.remove(instance.proc)
         # The host-accept path alone: hosts accepting seeded pending requests by reference.
         pending = await restart_bot(
             "bot-accept.log", outbox=0, pending_per_home=args.accepts // homes, homes=homes
@@ -614,7 +681,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bot_to_floor_by_round": by_round("bot", "floor"),
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
-            "bots": {target.durability: figures(target.name) for target in bots},
+            "bots": {
+                target.durability if target.name.startswith("bot") else target.name: figures(
+                    target.name
+                )
+                for target in bots
+            },
             "accept_rps": round(accept.rate),
             "accept_p99_ms": round(accept.p99_ms, 2),
             "outbox_drain_per_s": round(drain_rate),
@@ -625,6 +697,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         for proc in reversed(procs):
             proc.stop()
+        if args.database:
+            from bench.postgres import drop_database
+
+            for name in ("pg", "pg_2x"):
+                await drop_database(args.database, f"airtng_bench_{name}")
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
         else:
@@ -660,6 +737,13 @@ def main() -> None:
     parser.add_argument(
         "--accepts", type=int, default=30_000, help="pending requests seeded for the accept run"
     )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="also measure the bot on this PostgreSQL server (postgresql://user@host:port/db):"
+        " one instance, and two instances each driven by its own wrk, each on a database the run"
+        " makes there and drops after",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
         "--profile", action="store_true", help="run the bot under py-spy (implies --keep)"
@@ -684,14 +768,22 @@ def main() -> None:
         rows[2:] = [
             (f"bot, durability {mode}", bot["rps"], bot["p99_ms"], bot["to_baseline"])
             for mode, bot in summary["bots"].items()
+            if mode in ("normal", "full")
         ]
+    names = {"pg": "PostgreSQL, 1 instance", "pg-2x": "PostgreSQL, 2 instances"}
+    rows += [
+        (names[name], bot["rps"], bot["p99_ms"], bot["to_baseline"])
+        for name, bot in summary["bots"].items()
+        if name in names
+    ]
     print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, rate, p99, ratio in rows:
         print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
     for mode, bot in summary["bots"].items():
         rounds = ", ".join(f"{v:.1f}" for v in bot["p99_ms_by_round"])
+        label = f"bot, durability {mode}" if mode in ("normal", "full") else names[mode]
         print(
-            f"bot, durability {mode}: p50 {bot['p50_ms']} ms, p99 {bot['p99_ms']} ms, max"
+            f"{label}: p50 {bot['p50_ms']} ms, p99 {bot['p99_ms']} ms, max"
             f" {bot['max_ms']} ms; p99 by round {rounds}"
         )
     print(
