@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from itertools import islice
 
@@ -31,6 +32,7 @@ def search(t: Turn) -> None:
 def dates_alone(t: Turn) -> None:
     """Dates with nothing else: the homes free then (while viewing one: is it free then?)."""
     if t.state == "viewing":
+        t.intent = replace(t.intent, topic="free")
         return question(t)
     show_list(t, "", t.intent.stay)
 

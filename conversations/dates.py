@@ -32,6 +32,7 @@ class Stay:
 class DateProblem:
     reason: str
     month: int | None = None  # the month named, when only a month was ("in March")
+    nights: int | None = None  # the nights named, when only they were ("for a week")
 
 
 class Found(NamedTuple):
@@ -72,8 +73,9 @@ def parse_stay(
       nights, "for 10 days" 10 nights (the dates are always said back, so a guest who meant 9
       sees it). "in 3 days" starts three days from today.
     - A holiday is its next occurrence ("christmas", "labor day"); "<day> weekend" ("4th of July
-      weekend", "memorial day weekend") is the weekend nearest that day: Friday to Sunday, or to
-      Monday when the day is a Sunday or Monday; a day in mid-week gets a question.
+      weekend", "memorial day weekend") is the weekend nearest that day, from Friday: to Sunday,
+      or through that day's night when it is a Sunday or Monday (as Duckling reads "memorial day
+      week-end"); a day in mid-week gets a question.
     - Dates before today get a "has passed" question; "next week", a month with no day, or days
       with no month get a question, never a guess.
     """
@@ -116,6 +118,7 @@ _TOKEN = re.compile(
     r"(?P<time>(?:(?:at|@)\s*)?[0-9]{1,2}(?::[0-9]{2})?\s*(?:[ap]\.?m\b\.?)"
     r"|(?:(?:at|@)\s*)?[0-9]{1,2}:[0-9]{2})"
     r"|(?P<check>check(?:ing)?-(?:in|out))(?![a-z])"
+    r"|(?P<weekend>week-end)(?![a-z])"
     r"|(?P<iy>[0-9]{4})[-/](?P<im>[0-9]{1,2})[-/](?P<id>[0-9]{1,2})"
     r"|(?P<mm>[0-9]{1,2})/(?P<md>[0-9]{1,2})(?:/(?P<my>[0-9]{4}|[0-9]{2}))?"
     r"|(?P<num>[0-9]+)(?:(?:st|nd|rd|th)(?![a-z]))?"
@@ -290,10 +293,11 @@ class _Part:
 
 
 class _Problem(Exception):
-    def __init__(self, reason: str, month: int | None = None) -> None:
+    def __init__(self, reason: str, month: int | None = None, nights: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.month = month
+        self.nights = nights
 
 
 class _Rules(NamedTuple):
@@ -432,6 +436,8 @@ def _tokenise(text: str) -> list[_Tok]:
         i += 1
         if m["time"] is not None:
             tokens.append(_Tok("filler", 0, at, to, m["time"]))
+        elif m["weekend"] is not None:
+            tokens.append(_Tok("weekend", 0, at, to, "weekend"))
         elif m["check"] is not None:
             kind = "sep" if m["check"].endswith("out") else "filler"
             tokens.append(_Tok(kind, 0, at, to, m["check"]))
@@ -508,7 +514,7 @@ def _read(tokens: list[_Tok], rules: _Rules) -> Stay | DateProblem:
     try:
         return _parse(tokens, rules)
     except _Problem as problem:
-        return DateProblem(problem.reason, problem.month)
+        return DateProblem(problem.reason, problem.month, problem.nights)
     except (OverflowError, ValueError):  # date arithmetic past year 9999
         return DateProblem(f"Those dates are too far ahead. Send e.g. {_EXAMPLE}.")
 
@@ -532,7 +538,9 @@ def _parse(tokens: list[_Tok], rules: _Rules) -> Stay:
             'nights".'
         )
     if not when:
-        raise _Problem(f'From which day? Send e.g. "Dec 3 for {_nights(nights or 1)}".')
+        raise _Problem(
+            f'From which day? Send e.g. "Dec 3 for {_nights(nights or 1)}".', nights=nights
+        )
     check_in, check_out, implied = _when(when, rules)
     if check_in < today:
         first = rules.first_day
@@ -729,7 +737,8 @@ def _piece(tokens: list[_Tok]) -> _Part:
             return _Part(day=v[0], year=v[1] if len(v) == 2 else None)
         case ("month",) | ("month", "year"):
             name = _month_name(v[0])
-            raise _Problem(f'Which days in {name}? Send e.g. "{name} 3-7".', month=v[0])
+            full = _INFO.MONTHS[v[0] - 1][1]
+            raise _Problem(f'Which days in {full}? Send e.g. "{name} 3-7".', month=v[0])
         case ("weekday", *_):
             # "Fri Dec 4", "Tuesday the 19th": the weekday is kept only to check the date
             dated = _piece(tokens[1:])
@@ -760,6 +769,8 @@ def _start(part: _Part, end: _Part, rules: _Rules) -> date:
         year = part.year
     elif end.year is not None and end.month is not None:
         year = end.year - (month > end.month)
+    elif end.year is not None:  # "Nov 20-22 2026": the end's year is the start's
+        year = end.year
     else:
         year = today.year + ((month, part.day) < (today.month, today.day))
     return _dated(part, year, month, part.day, today)

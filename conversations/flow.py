@@ -176,6 +176,7 @@ def _respond(t: Turn) -> None:
         month=month if isinstance(month, int) else None,
         viewing=state == "viewing",
         listed=state in ("browsing", "viewing") and bool(data.get("shown")),
+        host=is_host,
         pending=len(t.world.pending_for_host(t.phone)) if is_host else 0,
         just_decided=just_decided,
     )

@@ -17,8 +17,8 @@ NEXT = "Send LIST for homes, MY for your trips, HELP for more."
 
 WELCOME = "Welcome to Airtng: book vacation homes by text. " + NEXT
 HELP_GUEST = (
-    'Airtng: LIST homes, or "cabins in Aspen Dec 3-7"; a number or "the 2nd one"; ask '
-    '"how much?"; BOOK or "book it"; MY trips; WITHDRAW <ref>; MENU. STOP ends texts.'
+    'Airtng: LIST or "cabins Dec 3-7"; a number or "the 2nd one"; "how much?"; BOOK or '
+    '"book it"; MY trips; WITHDRAW <ref>; MENU; HOST lists yours. STOP ends texts.'
 )
 HELP_HOST = (
     'Airtng hosts: REQUESTS; ACCEPT <ref> or "yes 12"; REJECT <ref> or "no, sorry"; HOMES; '

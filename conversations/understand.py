@@ -87,6 +87,7 @@ class Context(NamedTuple):
     month: int | None = None  # the month the person named last ("the 3rd to the 7th")
     viewing: bool = False  # a home's details were shown
     listed: bool = False  # a list was shown: numbers and names pick from it
+    host: bool = False  # the sender has homes listed
     pending: int = 0  # requests waiting on the sender as a host
     just_decided: bool = False  # the last reply told this host of a decision
 
@@ -133,14 +134,16 @@ def _understand(text: str, ctx: Context) -> Intent:
     command = reading.command
     if ctx.state.startswith("listing_") or ctx.state == "replacing_photo":
         return _at_listing_step(reading, ctx)  # an empty text may carry the photo
-    if command.verb == "empty" or (not reading.words and reading.joined != "?"):
+    if reading.joined == "?":
+        return Intent(HELP)
+    if command.verb == "empty" or not reading.words:
         return Intent(EMPTY) if command.verb == "empty" else Intent(TEXT, text=reading.text)
     if ctx.state == "asking_message":
         return _at_note(reading, ctx)
     if ctx.state == "asking_name":
         return _at_name(reading, ctx)
     intent = _general(reading, ctx)
-    if ctx.pending and ctx.state in FREE_STATES:
+    if ctx.host and ctx.state in FREE_STATES:
         return _as_host(reading, intent, ctx)
     return intent
 
@@ -200,6 +203,9 @@ def _at_name(reading: _Reading, ctx: Context) -> Intent:
     """The name is whatever the guest writes, tidied ("my name is Ana" is Ana), unless it is a
     command, new dates, a bare yes/no/skip, a greeting or a question."""
     command = reading.command
+    named = _named(reading.text)
+    if named is not None:
+        return Intent(TEXT, text=named)
     if command.verb not in ("text", "number"):
         return _general(reading, ctx)
     joined = reading.joined
@@ -214,19 +220,24 @@ def _at_name(reading: _Reading, ctx: Context) -> Intent:
     change = _change(reading, ctx)
     if change is not None:
         return change
-    name = reading.text
-    low = name.casefold()
+    return Intent(TEXT, text=reading.text, question=reading.question)
+
+
+def _named(text: str) -> str | None:
+    """The name in "my name is Ana", "I'm Ana", or None."""
+    low = text.casefold()
     for prefix in w.NAME_PREFIXES:
-        if low.startswith(prefix) and len(name) > len(prefix):
-            name = name[len(prefix) :]
-            break
-    return Intent(TEXT, text=name, question=reading.question)
+        if low.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix) :]
+    return None
 
 
 def _change(reading: _Reading, ctx: Context) -> Intent | None:
     """New dates or nights inside a form step: the whole text is dates, or a change phrase
     carries them ("actually Dec 4-8", "make it 3 nights")."""
     whole = _stay(reading.text, ctx)
+    if isinstance(whole, DateProblem) and whole.nights is not None:
+        return Intent(NIGHTS, nights=whole.nights)
     if whole is not None:
         return Intent(DATES, stay=whole)
     changing = _has(reading, w.CHANGE_PHRASES) or len(reading.words) <= 4
@@ -246,6 +257,8 @@ def _change(reading: _Reading, ctx: Context) -> Intent | None:
 
 def _general(reading: _Reading, ctx: Context) -> Intent:
     whole = _stay(reading.text, ctx)
+    if isinstance(whole, DateProblem) and whole.nights is not None:
+        return Intent(NIGHTS, nights=whole.nights)  # "for a week": the day is asked
     if whole is not None:
         return Intent(DATES, stay=whole)
     command, typo = reading.command, ""
@@ -273,6 +286,10 @@ def _command(command: Command, reading: _Reading, ctx: Context) -> Intent | None
         return Intent(SEARCH, words=words, stay=stay)
     if verb == "book":
         return _book(argument, ctx)
+    if verb == "send" and argument and argument not in _SEND_WHAT:
+        return None  # "send the picture again": a sentence
+    if verb in ("homes", "more", "save", "skip") and argument:
+        return None  # "homes in Austin", "more like the loft": sentences
     if verb == "my":
         return Intent(HOMES if reading.joined in w.HOMES else MY)
     if verb == "withdraw":
@@ -289,6 +306,9 @@ def _command(command: Command, reading: _Reading, ctx: Context) -> Intent | None
     if verb == "host" and argument:
         return None  # "host, we are two": a sentence
     return Intent(verb, text=argument)
+
+
+_SEND_WHAT = frozenset({"it", "it please", "now", "please", "it now", "the request", "request"})
 
 
 def _sentence(reading: _Reading, ctx: Context) -> Intent:
@@ -320,18 +340,32 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
     stay = found.stay if found else None
     rest = _read(found.rest) if found else reading
     nights = nights_in(reading.text) if not isinstance(stay, Stay) else None
+    if isinstance(stay, DateProblem) and stay.nights is not None:
+        stay, nights = None, stay.nights  # "for 3 nights": the length, the day still to come
     if _has(rest, w.BOOK_PHRASES):
         return _book(found.rest if found else reading.text, ctx, stay, nights)
+    if ctx.listed:
+        by_position = _pick(rest, ctx, by_words=False)
+        if by_position is not None:
+            return by_position
+    searching = _has(rest, w.SEARCH_PHRASES)
     topic = _topic(reading)
     if topic and (reading.question or topic in ("price", "photo", "place")):
-        if topic != "free" or ctx.viewing:
-            home = _content(rest.words, w.PICK_WORDS | w.SEARCH_STOPWORDS | set(w.TOPICS))
+        stop = w.PICK_WORDS | w.SEARCH_STOPWORDS | {k for k, v in w.TOPICS.items() if v == topic}
+        home = _content(rest.words, stop - _HOME_WORDS)
+        in_form = ctx.state in FORM_STATES  # about the home being booked
+        about_home = ctx.viewing or in_form or (home and not _has(rest, _SEARCHING))
+        if about_home and (topic != "free" or ctx.viewing or in_form or home):
             return Intent(ASK, topic=topic, stay=stay, words=home, question=True)
-    if ctx.viewing and stay is not None and not _has(rest, w.SEARCH_PHRASES):
+    if ctx.viewing and stay is not None and not searching:
         return Intent(ASK, topic="free", stay=stay, question=True)
-    if _has(rest, w.SEARCH_PHRASES) or (stay is not None and ctx.state in FREE_STATES):
+    if ctx.listed and not _has(rest, _SEARCHING) and stay is None:
+        pick = _pick(rest, ctx)
+        if pick is not None:
+            return pick
+    if searching or (stay is not None and ctx.state in FREE_STATES):
         return Intent(SEARCH, words=_search_words(rest.words), stay=stay)
-    pick = _pick(reading, ctx)
+    pick = _pick(rest, ctx)
     if pick is not None:
         return pick
     if nights is not None:
@@ -341,6 +375,13 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
     if ctx.viewing and reading.question:
         return Intent(ASK, topic="other", question=True)
     return Intent(TEXT, text=reading.text, question=reading.question)
+
+
+# Search phrases that say "several homes", unlike "show me" or "free", which may be about one.
+_SEARCHING = tuple(
+    p for p in w.SEARCH_PHRASES if p not in ("show me", "free", "available", "availability")
+)
+_HOME_WORDS = frozenset({"house", "cabin", "loft", "cottage", "villa", "beach", "lake"})
 
 
 def _greeting(words: tuple[str, ...]) -> int:
@@ -408,6 +449,8 @@ def _book(
         found = _find(text, ctx)
         if found is not None:
             stay, text = found.stay, found.rest
+    if isinstance(stay, DateProblem) and stay.nights is not None:
+        stay, nights = None, stay.nights
     if nights is None and not isinstance(stay, Stay):
         nights = nights_in(text)
     reading = _read(text)
@@ -432,7 +475,7 @@ def _topic(reading: _Reading) -> str:
     return "other"
 
 
-def _pick(reading: _Reading, ctx: Context) -> Intent | None:
+def _pick(reading: _Reading, ctx: Context, by_words: bool = True) -> Intent | None:
     """A home from the list: "the second one", "number 3", "show me 2", "the cabin"."""
     words = reading.words
     number = _position(words)
@@ -443,7 +486,7 @@ def _pick(reading: _Reading, ctx: Context) -> Intent | None:
             number = int(digits[0])
     if number is not None and len(rest) <= 1:
         return Intent(PICK, number=number)
-    if ctx.listed and rest and len(rest) <= 4 and not reading.question:
+    if by_words and ctx.listed and rest and len(rest) <= 4 and not reading.question:
         return Intent(PICK, words=" ".join(rest))
     return None
 
@@ -531,9 +574,14 @@ _HOST_MAY_ANSWER = frozenset({YES, NO, SKIP, TEXT, THANKS, GREET, CHAT, ASK, DAT
 def _as_host(reading: _Reading, intent: Intent, ctx: Context) -> Intent:
     """A host with pending requests: a plain approval or refusal decides (the only request, or
     the one named); anything unsure decides nothing. Never a guess."""
-    if intent.kind not in _HOST_MAY_ANSWER or (intent.kind == ASK and ctx.viewing):
+    sentence = reading.command.verb == "text"
+    if intent.kind not in _HOST_MAY_ANSWER and not sentence or (intent.kind == ASK and ctx.viewing):
         return intent
     joined = reading.joined
+    if not ctx.pending:  # the SPEC's YES and NO say "no pending requests"; the rest is a guest's
+        if intent.kind in (YES, NO) and joined in ("yes", "y", "ok", "okay", "confirm", "no", "n"):
+            return Intent(ACCEPT if intent.kind == YES else REJECT)
+        return intent
     if intent.kind == YES and joined in ("yes", "y", "ok", "okay", "confirm"):
         if ctx.just_decided and joined in ("ok", "okay"):
             return Intent(THANKS)  # "ok" to "You accepted request 1" is not a yes to the next
@@ -541,6 +589,8 @@ def _as_host(reading: _Reading, intent: Intent, ctx: Context) -> Intent:
     if intent.kind == NO and joined in ("no", "n"):
         return Intent(REJECT)
     verdict, reference = read_host_answer(reading.text)
+    if intent.kind not in _HOST_MAY_ANSWER and verdict not in ("accept", "reject"):
+        return intent  # "anything in Malibu?": a host searching, as a guest would
     if verdict == "accept":
         return Intent(ACCEPT, number=reference)
     if verdict == "reject":

@@ -32,7 +32,7 @@ SMALL_TALK = frozenset(
         "what are you", "what is this", "what's this", "whats this", "are you a bot",
         "are you a robot", "are you human", "are you real", "is this a bot", "lol", "haha",
         "hahaha", "bye", "goodbye", "good bye", "good night", "see you", "see ya",
-        "are you there", "anyone there", "hmm", "hm", "ok bye", "what is airtng",
+        "are you there", "anyone there", "ok bye", "what is airtng",
         "what's airtng",
     }
 )  # fmt: skip
@@ -128,10 +128,10 @@ BOOK_FILLERS = frozenset(
         "please", "pls", "now", "me", "us", "for", "i", "i'd", "id", "we", "we'd", "like",
         "to", "want", "would", "could", "can", "may", "i'll", "ill", "let's", "lets", "go",
         "ahead", "and", "ok", "okay", "yes", "sure", "then", "instead", "place", "home",
-        "house", "stay", "in", "at", "on", "from", "of", "so", "just", "really", "love",
+        "stay", "in", "at", "on", "from", "of", "so", "just", "really", "love",
         "take", "will", "we'll", "well", "there", "here", "is", "do", "you", "have", "our",
         "my", "great", "perfect", "lovely", "nice", "oh", "hi", "hello", "hey", "please,",
-        "id", "request", "ask", "send", "a", "option",
+        "request", "ask", "send", "option", "sign", "up", "yes,", "we'll",
     }
 )  # fmt: skip
 
@@ -178,7 +178,8 @@ SEARCH_STOPWORDS = frozenset(
         "yes", "ok", "okay", "now", "then", "how", "about", "maybe", "perhaps", "within",
         "weekend", "week", "month", "during", "between", "until", "days", "nights", "night",
         "book", "booking", "to", "go", "going", "visit", "visiting", "spend", "let", "let's",
-        "lets", "see", "all", "too", "very", "much", "many", "place?", "get", "your", "are",
+        "lets", "see", "all", "too", "very", "much", "many", "get", "your", "i'm", "im",
+        "we're", "were", "you've", "has", "got", "any", "ones", "one", "cheap?", "stay?",
     }
 )  # fmt: skip
 
@@ -190,7 +191,7 @@ ORDINALS = {
 }  # fmt: skip
 PICK_WORDS = frozenset(
     {
-        "the", "one", "number", "no", "no.", "option", "home", "house", "place", "show",
+        "the", "one", "number", "no", "no.", "option", "home", "place", "show",
         "me", "see", "tell", "about", "what", "more", "details", "on", "of", "please", "pls",
         "let's", "lets", "look", "at", "can", "i", "how", "open", "view", "that", "this",
         "is", "it", "like", "info", "which", "with", "a", "in", "to", "want", "see?",
