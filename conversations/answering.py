@@ -6,6 +6,8 @@ more question, so `conversations.understand` decides only on a plain approval or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from conversations import texts
 from conversations.model import Reservation
 from conversations.reservations import lifecycle
@@ -99,7 +101,7 @@ def _decide(t: Turn, verb: str) -> None:
     _decided(t, verb, reservation, pending)
 
 
-def _decided(t: Turn, verb: str, reservation: Reservation, pending: list[Reservation]) -> None:
+def _decided(t: Turn, verb: str, reservation: Reservation, pending: Sequence[Reservation]) -> None:
     world, decision = t.world, t.decision
     home = world.property(reservation.property_id)
     assert home is not None

@@ -129,7 +129,9 @@ def advance(t: Turn, lead: str = "") -> None:
         t.move("ask_name")
         if lead:
             total = nights * home.nightly_price
-            return t.say(f"{dates}, {nights} {texts.night_word(nights)}, ${total}. {texts.ASK_NAME}")
+            return t.say(
+                f"{dates}, {nights} {texts.night_word(nights)}, ${total}. {texts.ASK_NAME}"
+            )
         return t.say(texts.ASK_NAME)
     t.move("summarise")
     t.say(_summary(t, draft, home))
@@ -173,9 +175,7 @@ def got_nights(t: Turn) -> None:
     nights = t.intent.nights
     assert nights is not None
     if not 1 <= nights <= t.rules.max_nights:
-        return t.say(
-            f"A stay is 1 to {t.rules.max_nights} nights. Send e.g. \"Dec 3 for 2 nights\"."
-        )
+        return t.say(f'A stay is 1 to {t.rules.max_nights} nights. Send e.g. "Dec 3 for 2 nights".')
     if "check_in" not in draft:
         draft["nights"] = nights
         return advance(t)

@@ -168,18 +168,49 @@ _KEYWORDS = {
 _NUMBER_WORDS = {
     word: n
     for n, word in enumerate(
-        "one two three four five six seven eight nine ten eleven twelve".split(), start=1
+        [
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ],
+        start=1,
     )
 }
 _NUMBER_WORDS["couple"] = 2
 _ORDINALS = {
     word: n
     for n, word in enumerate(
-        (
-            "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
-            "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
-            "twentieth"
-        ).split(),
+        [
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+            "twelfth",
+            "thirteenth",
+            "fourteenth",
+            "fifteenth",
+            "sixteenth",
+            "seventeenth",
+            "eighteenth",
+            "nineteenth",
+            "twentieth",
+        ],
         start=1,
     )
 }
@@ -392,12 +423,12 @@ def _means_dates(piece: list[_Tok], before: _Tok | None, all_tokens: int) -> boo
         return False
     strong = {"today", "tonight", "tomorrow", "tomorrow_night", "yesterday", "from_today"}
     strong |= {"holiday", "weekend", "nights", "days"}
-    if any(kind in strong for kind in kinds) or "week" in kinds and len(kinds) > 1:
+    if any(kind in strong for kind in kinds) or ("week" in kinds and len(kinds) > 1):
         return True
     has_number = any(kind in ("num", "ord", "year") for kind in kinds)
     if ("month" in kinds or "weekday" in kinds) and has_number:
         return True
-    ordinals = [t for t in piece if t.kind == "ord" or t.kind == "num" and not t.word.isdigit()]
+    ordinals = [t for t in piece if t.kind == "ord" or (t.kind == "num" and not t.word.isdigit())]
     if len(ordinals) == 2 and "sep" in kinds:
         return True  # "the 4th to the 8th": days of a month the guest named before
     if len(piece) == all_tokens:
@@ -468,7 +499,7 @@ def _phrase(found: list[re.Match[str]], i: int) -> tuple[int, tuple[str, int]] |
     for size in range(min(_LONGEST_PHRASE, len(found) - i), 1, -1):
         words = tuple(m["word"] for m in found[i : i + size])
         if None not in words and words in _PHRASES:
-            return size, _PHRASES[words]  # type: ignore[index]
+            return size, _PHRASES[words]
     single = (found[i]["word"],)
     if single in _PHRASES:
         return 1, _PHRASES[single]
@@ -526,8 +557,10 @@ def _parse(tokens: list[_Tok], rules: _Rules) -> Stay:
         t
         for i, t in enumerate(tokens)
         if t.kind != "in"
-        or (i + 2 < len(tokens) and _count(tokens[i + 1]) is not None)
-        and tokens[i + 2].kind in ("days", "week")
+        or (
+            (i + 2 < len(tokens) and _count(tokens[i + 1]) is not None)
+            and tokens[i + 2].kind in ("days", "week")
+        )
     ]
     when, nights = _split_nights(tokens)
     if nights is not None and nights < 1:
@@ -831,9 +864,7 @@ def _dated(part: _Part, year: int, month: int, day: int, today: date) -> date:
     return result
 
 
-_UNREADABLE = (
-    f'Sorry, I could not read those dates. Send e.g. {_EXAMPLE} or "Dec 3 for 4 nights".'
-)
+_UNREADABLE = f'Sorry, I could not read those dates. Send e.g. {_EXAMPLE} or "Dec 3 for 4 nights".'
 
 
 def _unreadable() -> _Problem:

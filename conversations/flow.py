@@ -204,6 +204,8 @@ def _silence_opted_out(
 
     decision.replies = [r for r in decision.replies if not opted_out(r.to)]
     decision.notifications = [n for n in decision.notifications if not opted_out(n.to)]
+
+
 def expire(reservation: Reservation, world: World) -> Decision | None:
     """The decision when a pending request has waited too long: it expires, the guest and the
     host are told. None if it can no longer expire."""

@@ -42,7 +42,7 @@ def listing_step(t: Turn) -> None:
         return start_listing(t)
     if state == "listing_confirming":
         said = " ".join(t.inbound.body.casefold().split()).strip(" .!")
-        if command.verb == "save" and not command.argument or said in SAVE_WORDS:
+        if (command.verb == "save" and not command.argument) or said in SAVE_WORDS:
             return _save_listing(t, listing)
         if said in DROP_WORDS:
             return t.restart()

@@ -26,7 +26,7 @@ HELP_HOST = (
 )
 NOT_UNDERSTOOD = "Sorry, I didn't get that. " + NEXT
 NOT_UNDERSTOOD_VIEWING = (
-    "Sorry, I didn't get that. Send BOOK to ask for this home, a question like \"how much?\", "
+    'Sorry, I didn\'t get that. Send BOOK to ask for this home, a question like "how much?", '
     "or LIST for others."
 )
 NOT_UNDERSTOOD_BROWSING = (
@@ -36,9 +36,7 @@ NOT_UNDERSTOOD_BROWSING = (
 # Greetings, thanks and small talk after the first message: short, and what to send next.
 GREETING = 'Hi! Send LIST for homes, or tell me a place and dates, like "Malibu Dec 3-7".'
 THANKED = "You're welcome! " + NEXT
-SMALL_TALK = (
-    "I'm the Airtng bot: I find vacation homes and send your requests to hosts. " + NEXT
-)
+SMALL_TALK = "I'm the Airtng bot: I find vacation homes and send your requests to hosts. " + NEXT
 EMPTY = "Your message was empty. " + NEXT
 MENU = "Back to the start. " + NEXT
 WELCOME_BACK = "Welcome back to Airtng, you will get our texts again. " + NEXT
@@ -59,9 +57,7 @@ ASK_WHICH_HOME = "Which home do you mean? Send LIST, then a number to see one an
 OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
 
 ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
-ASK_START = (
-    'Booking {title} for {nights} {night_word}. From which day? Like "Dec 3". MENU to stop.'
-)
+ASK_START = 'Booking {title} for {nights} {night_word}. From which day? Like "Dec 3". MENU to stop.'
 DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
 DATES_PASSED = 'Those dates have passed. Which dates now for {title}? Like "Dec 3-7", or MENU.'
 DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."

@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from conversations import words as w
-from conversations.commands import Command, normalise, parse
-from conversations.dates import DateProblem, Stay, find_stay, nights_in, parse_stay
+from conversations.commands import Command, parse
+from conversations.dates import DateProblem, Found, Stay, find_stay, nights_in, parse_stay
 from conversations.gsm7 import clean
 from conversations.typos import correct
 
@@ -319,10 +319,10 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
     # A greeting first: "hello, do you have anything in Malibu?" asks for homes in Malibu.
     greeting = _greeting(words)
     if greeting:
-        rest = " ".join(reading.text.split()[greeting:])
-        if not rest.strip(" ,.!?-"):
+        after = " ".join(reading.text.split()[greeting:])
+        if not after.strip(" ,.!?-"):
             return Intent(GREET)
-        inner = _general(_read(rest), ctx)
+        inner = _general(_read(after), ctx)
         return Intent(GREET) if inner.kind == TEXT and not inner.question else inner
     whole = _whole(joined, ctx)
     if whole is not None:
@@ -341,7 +341,8 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
     rest = _read(found.rest) if found else reading
     nights = nights_in(reading.text) if not isinstance(stay, Stay) else None
     if isinstance(stay, DateProblem) and stay.nights is not None:
-        stay, nights = None, stay.nights  # "for 3 nights": the length, the day still to come
+        nights = stay.nights  # "for 3 nights": the length, the day still to come
+        stay = None
     if _has(rest, w.BOOK_PHRASES):
         return _book(found.rest if found else reading.text, ctx, stay, nights)
     if ctx.listed:
@@ -450,7 +451,8 @@ def _book(
         if found is not None:
             stay, text = found.stay, found.rest
     if isinstance(stay, DateProblem) and stay.nights is not None:
-        stay, nights = None, stay.nights
+        nights = stay.nights
+        stay = None
     if nights is None and not isinstance(stay, Stay):
         nights = nights_in(text)
     reading = _read(text)
@@ -560,7 +562,7 @@ def _stay(text: str, ctx: Context) -> Stay | DateProblem | None:
     return parse_stay(text, ctx.today, ctx.max_nights, same_day=ctx.same_day, month=ctx.month)
 
 
-def _find(text: str, ctx: Context):  # type: ignore[no-untyped-def]
+def _find(text: str, ctx: Context) -> Found | None:
     return find_stay(text, ctx.today, ctx.max_nights, same_day=ctx.same_day, month=ctx.month)
 
 
@@ -575,7 +577,9 @@ def _as_host(reading: _Reading, intent: Intent, ctx: Context) -> Intent:
     """A host with pending requests: a plain approval or refusal decides (the only request, or
     the one named); anything unsure decides nothing. Never a guess."""
     sentence = reading.command.verb == "text"
-    if intent.kind not in _HOST_MAY_ANSWER and not sentence or (intent.kind == ASK and ctx.viewing):
+    if (intent.kind not in _HOST_MAY_ANSWER and not sentence) or (
+        intent.kind == ASK and ctx.viewing
+    ):
         return intent
     joined = reading.joined
     if not ctx.pending:  # the SPEC's YES and NO say "no pending requests"; the rest is a guest's
@@ -637,7 +641,7 @@ def read_host_answer(text: str) -> tuple[str | None, int | None]:
             unclear = True
     if not (approve or refuse or weak):
         return ("unsure" if unclear and references else None), reference
-    if unclear or (approve or weak) and refuse:
+    if unclear or ((approve or weak) and refuse):
         return "unsure", reference
     if refuse:
         return "reject", reference

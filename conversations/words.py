@@ -131,7 +131,7 @@ BOOK_FILLERS = frozenset(
         "stay", "in", "at", "on", "from", "of", "so", "just", "really", "love",
         "take", "will", "we'll", "well", "there", "here", "is", "do", "you", "have", "our",
         "my", "great", "perfect", "lovely", "nice", "oh", "hi", "hello", "hey", "please,",
-        "request", "ask", "send", "option", "sign", "up", "yes,", "we'll",
+        "request", "ask", "send", "option", "sign", "up", "yes,",
     }
 )  # fmt: skip
 
@@ -173,13 +173,13 @@ SEARCH_STOPWORDS = frozenset(
         "we'd", "we", "us", "our", "my", "would", "could", "please", "pls", "and", "or",
         "with", "of", "some", "vacation", "getaway", "trip", "hello", "hi", "hey", "there's",
         "theres", "list", "it", "that", "this", "be", "open", "also", "else", "other",
-        "nice", "good", "great", "really", "something", "from", "people", "guests", "adults",
+        "nice", "good", "great", "really", "from", "people", "guests", "adults",
         "kids", "children", "persons", "person", "family", "friends", "couple", "so", "just",
         "yes", "ok", "okay", "now", "then", "how", "about", "maybe", "perhaps", "within",
         "weekend", "week", "month", "during", "between", "until", "days", "nights", "night",
-        "book", "booking", "to", "go", "going", "visit", "visiting", "spend", "let", "let's",
+        "book", "booking", "go", "going", "visit", "visiting", "spend", "let", "let's",
         "lets", "see", "all", "too", "very", "much", "many", "get", "your", "i'm", "im",
-        "we're", "were", "you've", "has", "got", "any", "ones", "one", "cheap?", "stay?",
+        "we're", "were", "you've", "has", "ones", "one", "cheap?", "stay?",
     }
 )  # fmt: skip
 
@@ -315,7 +315,7 @@ NEUTRAL = frozenset(
         "really", "totally", "all", "just", "please", "thanks", "thank", "thx", "ty",
         "cheers", "welcome", "hi", "hello", "hey", "dear", "sorry", "unfortunately",
         "afraid", "apologies", "happy", "glad", "host", "have", "has", "enjoy", "with", "us",
-        "our", "my", "me", "too", "also", "will", "can", "we'd", "i'd", "love", "to", "by",
+        "our", "my", "me", "too", "also", "will", "can", "we'd", "i'd", "love", "by",
         "on", "at", "in", "again", "already", "fully", "completely", "sadly", "regret",
         "regrets", "come", "coming",
     }

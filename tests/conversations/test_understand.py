@@ -336,10 +336,16 @@ TABLE: list[Row] = [
         "dates",
         DATES_STEP,
         ("Sep 03 2027 for 2 nights", e(u.DATES, stay=(d(9, 3, 2027), d(9, 5, 2027)))),
-        ("friday, 03 december 2027 for 2 nights", e(u.DATES, stay=(d(12, 3, 2027), d(12, 5, 2027)))),
+        (
+            "friday, 03 december 2027 for 2 nights",
+            e(u.DATES, stay=(d(12, 3, 2027), d(12, 5, 2027))),
+        ),
         ("I will meet you tomorrow at noon", e(u.DATES, stay=Problem("how many nights"))),
         ("July 13th. July 15th", e(u.DATES, stay=Problem("could not read"))),
-        ("we come on the 25th march 2027, for 2 nights", e(u.DATES, stay=(d(3, 25, 2027), d(3, 27, 2027)))),
+        (
+            "we come on the 25th march 2027, for 2 nights",
+            e(u.DATES, stay=(d(3, 25, 2027), d(3, 27, 2027))),
+        ),
         ("a day ago", e(u.DATES, stay=Problem("has passed"))),
         ("2 days ago", e(u.DATES, stay=Problem("has passed"))),
     ),
@@ -357,7 +363,10 @@ TABLE: list[Row] = [
         ("skip", e(u.SKIP)),
         ("none", e(u.SKIP)),
         ("no note", e(u.SKIP)),
-        ("Hello, we are two adults, quiet and tidy.", e(u.TEXT, text="Hello, we are two adults, quiet and tidy.")),
+        (
+            "Hello, we are two adults, quiet and tidy.",
+            e(u.TEXT, text="Hello, we are two adults, quiet and tidy."),
+        ),
         ("We arrive late on Dec 3, is that ok?", e(u.TEXT)),
         ("host, we are two", e(u.TEXT)),
         ("never mind", e(u.MENU)),
@@ -555,7 +564,9 @@ def test_the_table_is_big_and_grouped() -> None:
     assert len(TABLE) >= 200
     understood = sum(matches(understand(r.text, r.context), r.expected) for r in TABLE)
     misses = sum(r.miss for r in TABLE)
-    print(f"\nunderstood {understood} of {len(TABLE)} ({understood / len(TABLE):.0%}), {misses} known misses")
+    print(
+        f"\nunderstood {understood} of {len(TABLE)} ({understood / len(TABLE):.0%}), {misses} known misses"
+    )
     assert understood == len(TABLE) - misses
 
 
