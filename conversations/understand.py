@@ -144,7 +144,14 @@ def _understand(text: str, ctx: Context) -> Intent:
         return _at_name(reading, ctx)
     intent = _general(reading, ctx)
     if ctx.host and ctx.state in FREE_STATES:
-        return _as_host(reading, intent, ctx)
+        intent = _as_host(reading, intent, ctx)
+    return _never_a_question(reading, intent)
+
+
+def _never_a_question(reading: _Reading, intent: Intent) -> Intent:
+    """ "yes?", "accept?": a question decides nothing, whatever word it asks with."""
+    if intent.kind in (ACCEPT, REJECT) and "?" in reading.text:
+        return Intent(UNSURE, number=intent.number, question=True)
     return intent
 
 
@@ -163,7 +170,7 @@ def _at_listing_step(reading: _Reading, ctx: Context) -> Intent:
     if command.verb in ("menu", "help", "host"):
         return Intent(command.verb)
     if command.verb in ("accept", "reject") and command.reference is not None:
-        return Intent(command.verb, number=command.reference)
+        return _never_a_question(reading, Intent(command.verb, number=command.reference))
     if reading.joined in w.MENU:
         return Intent(MENU)
     if ctx.state == "listing_confirming":
@@ -185,7 +192,7 @@ def _at_note(reading: _Reading, ctx: Context) -> Intent:
     if command.verb == "host" and not command.argument:
         return Intent(HOST)
     if command.verb in ("accept", "reject") and command.reference is not None:
-        return Intent(command.verb, number=command.reference)
+        return _never_a_question(reading, Intent(command.verb, number=command.reference))
     joined = reading.joined
     if joined in w.MENU:
         return Intent(MENU)
@@ -573,6 +580,9 @@ def _find(text: str, ctx: Context) -> Found | None:
 _HOST_MAY_ANSWER = frozenset({YES, NO, SKIP, TEXT, THANKS, GREET, CHAT, ASK, DATES, NIGHTS})
 
 
+_SPEC_YES = frozenset({"yes", "y", "ok", "okay", "confirm"})
+
+
 def _as_host(reading: _Reading, intent: Intent, ctx: Context) -> Intent:
     """A host with pending requests: a plain approval or refusal decides (the only request, or
     the one named); anything unsure decides nothing. Never a guess."""
@@ -581,16 +591,19 @@ def _as_host(reading: _Reading, intent: Intent, ctx: Context) -> Intent:
         intent.kind == ASK and ctx.viewing
     ):
         return intent
-    joined = reading.joined
+    command = reading.command
+    # The SPEC's synonyms, as typed (not "Ý", which reads as "y" only once cleaned)
+    spec_yes = command.verb == "accept" and command.word in _SPEC_YES and not command.argument
+    spec_no = command.verb == "reject" and command.word in ("no", "n") and not command.argument
     if not ctx.pending:  # the SPEC's YES and NO say "no pending requests"; the rest is a guest's
-        if intent.kind in (YES, NO) and joined in ("yes", "y", "ok", "okay", "confirm", "no", "n"):
-            return Intent(ACCEPT if intent.kind == YES else REJECT)
+        if spec_yes or spec_no:
+            return Intent(ACCEPT if spec_yes else REJECT)
         return intent
-    if intent.kind == YES and joined in ("yes", "y", "ok", "okay", "confirm"):
-        if ctx.just_decided and joined in ("ok", "okay"):
+    if spec_yes:
+        if ctx.just_decided and command.word in ("ok", "okay"):
             return Intent(THANKS)  # "ok" to "You accepted request 1" is not a yes to the next
         return Intent(ACCEPT)
-    if intent.kind == NO and joined in ("no", "n"):
+    if spec_no:
         return Intent(REJECT)
     verdict, reference = read_host_answer(reading.text)
     if intent.kind not in _HOST_MAY_ANSWER and verdict not in ("accept", "reject"):
