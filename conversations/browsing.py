@@ -178,12 +178,18 @@ def named(t: Turn, words: str, among_listed: bool = True) -> Property | list[Pro
         if matches:
             return matches
         if pool and len(pool) <= 50:  # fuzzy over a short pool only: it costs per home
-            close = process.extract(
-                " ".join(terms), names, scorer=fuzz.partial_ratio, score_cutoff=85, limit=2
-            )
-            if len(close) == 1 or (len(close) == 2 and close[0][1] > close[1][1]):
-                return next(home for home in pool if home.id == close[0][2])
+            # Each word close to a word of the title or place: "the cabn"
+            loose = [home for home in pool if _loosely(terms, names[home.id].split())]
+            if len(loose) == 1:
+                return loose[0]
     return None
+
+
+def _loosely(terms: list[str], words: list[str]) -> bool:
+    return all(
+        process.extractOne(term, words, scorer=fuzz.ratio, score_cutoff=80) is not None
+        for term in terms
+    )
 
 
 # -- questions about a home -----------------------------------------------------------------

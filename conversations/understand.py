@@ -109,11 +109,13 @@ class _Reading(NamedTuple):
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|\?")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+_ODD = re.compile(r"[^\w\s'\"\-.,!?#$/:;()&@%+*=]")
 
 
 def _read(text: str) -> _Reading:
     tidy = " ".join(text.split())
-    low = clean(tidy).casefold().translate(_APOSTROPHES)
+    # What GSM-7 can't say (emoji, symbols) parts words, rather than joining "y🙂a" into "ya".
+    low = clean(_ODD.sub(" ", tidy.translate(_APOSTROPHES))).casefold()
     tokens = _WORD.findall(low)
     question = "?" in tokens
     found = tuple(t for t in tokens if t != "?")
@@ -203,6 +205,8 @@ def _at_note(reading: _Reading, ctx: Context) -> Intent:
     change = _change(reading, ctx)
     if change is not None:
         return change
+    if command.verb == "book" and len(reading.words) <= 6:
+        return _book(command.argument, ctx)  # "book the cabin instead"
     return Intent(TEXT, text=reading.text)
 
 
@@ -365,6 +369,8 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
         about_home = ctx.viewing or in_form or (home and not _has(rest, _SEARCHING))
         if about_home and (topic != "free" or ctx.viewing or in_form or home):
             return Intent(ASK, topic=topic, stay=stay, words=home, question=True)
+        if topic in ("price", "place", "photo") and not searching:
+            return Intent(ASK, topic=topic, stay=stay, words=home, question=True)  # which home?
     if ctx.viewing and stay is not None and not searching:
         return Intent(ASK, topic="free", stay=stay, question=True)
     if ctx.listed and not _has(rest, _SEARCHING) and stay is None:
