@@ -638,7 +638,7 @@ def read_host_answer(text: str) -> tuple[str | None, int | None]:
     reference = next(iter(references)) if len(references) == 1 else None
     unclear = reading.question or len(references) > 1
     unclear |= any(f" {phrase} " in padded for phrase in w.HEDGE_PHRASES)
-    approve = refuse = weak = False
+    approve = refuse = weak = thanks = False
     for phrase in w.APPROVAL_PHRASES:
         if f" {phrase} " in padded:
             approve = True
@@ -655,15 +655,16 @@ def read_host_answer(text: str) -> tuple[str | None, int | None]:
         elif word in w.REFUSALS:
             refuse = True
         elif word in w.WEAK_APPROVALS:
-            weak = True
+            weak = weak or word in w.WEAK_WITH_REFERENCE
+            thanks = True
         elif word in w.HEDGE_WORDS or word not in w.NEUTRAL:
             unclear = True
-    if not (approve or refuse or weak):
+    if not (approve or refuse or weak or thanks):
         return ("unsure" if unclear and references else None), reference
-    if unclear or ((approve or weak) and refuse):
+    if unclear or ((approve or thanks) and refuse):
         return "unsure", reference
     if refuse:
         return "reject", reference
-    if approve or reference is not None:
+    if approve or weak and reference is not None:
         return "accept", reference
     return "unsure", reference  # only a weak word: "ok thanks", "great"

@@ -274,6 +274,8 @@ APPROVAL_PHRASES = (
 WEAK_APPROVALS = frozenset(
     {"ok", "okay", "k", "kk", "alright", "great", "good", "perfect", "cool", "lovely", "nice"}
 )
+# The weak ones that, with a reference, are a plain yes: "12 ok", "ok 12", "12 good".
+WEAK_WITH_REFERENCE = frozenset({"ok", "okay", "k", "kk", "alright", "good", "great", "perfect"})
 # Clear refusals.
 REFUSALS = frozenset(
     {

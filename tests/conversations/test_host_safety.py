@@ -201,8 +201,8 @@ CLEAR_APPROVAL = re.compile(
     "|".join(
         [rf"\b{re.escape(word)}\b" for word in sorted(w.APPROVALS)]
         + [rf"\b{re.escape(phrase)}\b" for phrase in w.APPROVAL_PHRASES]
-        + [r"^\W*(ok|okay|y)\W*$", r"\b(ok|okay|k|kk|alright|great|good|perfect|cool)\b.*\d"]
-        + [r"\d.*\b(ok|okay|k|kk|alright|great|good|perfect|cool)\b", r"\baccept\w*"]
+        + [r"^\W*(ok|okay|y)\W*$", r"\baccept\w*"]
+        + [rf"\b{word}\b.*\d|\d.*\b{word}\b" for word in sorted(w.WEAK_WITH_REFERENCE)]
     ),
     re.IGNORECASE,
 )
