@@ -230,6 +230,8 @@ def answer(t: Turn, home: Property) -> tuple[str, str]:
     stay = intent.stay
     if intent.topic == "price":
         if isinstance(stay, Stay):
+            if is_free(home, (stay.check_in, stay.check_out), t.world):
+                t.data["asked"] = [home.id, stay.check_in.isoformat(), stay.check_out.isoformat()]
             return texts.FACT_PRICE_TOTAL.format(
                 title=title, price=home.nightly_price, **_stay_values(stay, home)
             ), texts.THEN_BOOK_DATES

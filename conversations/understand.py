@@ -338,8 +338,13 @@ def _sentence(reading: _Reading, ctx: Context) -> Intent:
     whole = _whole(joined, ctx)
     if whole is not None:
         return whole
-    if first in w.YES and len(words) > 1 and ctx.state == "confirming":
-        return Intent(YES)  # "yes please, send it", "sure, go ahead"
+    if ctx.state == "confirming":
+        # "yes please, send it", "sounds good, go ahead": read as safely as a host's answer
+        verdict, _ = read_host_answer(reading.text)
+        if verdict in ("accept", "reject"):
+            return Intent(YES if verdict == "accept" else NO)
+        if first in w.YES and len(words) > 1 and not reading.question:
+            return Intent(YES)
     if _has(reading, w.HOST_PHRASES):
         return Intent(HOST)
     withdraw = _withdraw(reading)
@@ -665,6 +670,6 @@ def read_host_answer(text: str) -> tuple[str | None, int | None]:
         return "unsure", reference
     if refuse:
         return "reject", reference
-    if approve or weak and reference is not None:
+    if approve or (weak and reference is not None):
         return "accept", reference
     return "unsure", reference  # only a weak word: "ok thanks", "great"
