@@ -218,7 +218,8 @@ def _asked_about(t: Turn) -> Property | None:
     home_id = draft.get("property_id") if isinstance(draft, dict) else t.data.get("viewing")
     home = t.world.property(home_id) if isinstance(home_id, int) else None
     if home is None or not home.active:
-        t.say(texts.ASK_WHICH_HOME)
+        first = t.conversation.version == 0 and t.state == "start"
+        t.say(texts.WELCOME if first else texts.ASK_WHICH_HOME)
         return None
     return home
 

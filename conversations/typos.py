@@ -39,7 +39,9 @@ COMMON = 100
 
 def _load() -> frozenset[str]:
     text = resources.files("conversations").joinpath("real_words.txt").read_text("utf-8")
-    return frozenset(line for line in text.split() if not line.startswith("#"))
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 REAL_WORDS = _load()

@@ -218,8 +218,7 @@ TOPICS: dict[str, str] = {
     "town": "place", "city": "place", "far": "place",
     # the photo
     "photo": "photo", "photos": "photo", "picture": "photo", "pictures": "photo",
-    "pic": "photo", "pics": "photo", "image": "photo", "images": "photo", "look": "photo",
-    "looks": "photo",
+    "pic": "photo", "pics": "photo", "image": "photo", "images": "photo",
     # free on given dates
     "free": "free", "available": "free", "availability": "free", "open": "free",
     "vacant": "free", "booked": "free", "taken": "free",

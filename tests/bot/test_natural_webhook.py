@@ -171,3 +171,22 @@ async def test_tonight_follows_the_same_day_cut_off(
                 assert reply.startswith(f"{said}, 1 night, $100. Now a short note"), reply
             else:
                 assert "Check-in must be tomorrow" in reply, reply
+
+
+async def test_the_cut_off_is_the_local_hour_of_the_bots_time_zone(
+    tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    # 20:00 UTC: past 18:00 in UTC, but noon in Los Angeles, where tonight can still be booked.
+    now = clock()
+    clock.advance(seconds=(now.replace(hour=20, minute=0, second=0) - now).total_seconds())
+    for zone, bookable in (("UTC", False), ("America/Los_Angeles", True)):
+        folder = tmp_path / zone.replace("/", "-")
+        folder.mkdir()
+        booking = BookingConfig(timezone=zone, same_day_until_hour=18)
+        async with Restarted(folder, twilio_api, clock, booking=booking) as bot:
+            await bot.add_home(HOST, "Beach House")
+            guest = bot.phone(GUEST)
+            await guest.text("LIST")
+            await guest.text("1")
+            reply = await guest.ask("book it for tonight")
+            assert ("Now a short note" in reply) == bookable, (zone, reply)
