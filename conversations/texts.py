@@ -265,6 +265,15 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+def sentence(text: str) -> str:
+    """Free text that another sentence follows: ended with a full stop unless it ends already
+    ("On the sand, sleeps 4" -> "On the sand, sleeps 4."; "Sleeps 4!" and "..." are kept)."""
+    text = text.rstrip()
+    if not text or text[-1] in ".!?" or text[-2:] in ('."', ".)", '!"', '?"'):
+        return text
+    return text + "."
+
+
 @lru_cache(maxsize=4096)
 def date_range(check_in: date, check_out: date) -> str:
     """'Dec 3-7', 'Dec 30-Jan 2', 'Dec 30 2026-Jan 2 2027' only when far apart."""
@@ -302,7 +311,7 @@ def list_page(
 def home_details(number: int, home: Property) -> str:
     return (
         f"{number} {shorten(home.title, TITLE_CHARS)}, {shorten(home.place, 30)}, "
-        f"${home.nightly_price}/night. {shorten(home.description, DESCRIPTION_CHARS)} "
+        f"${home.nightly_price}/night. {sentence(shorten(home.description, DESCRIPTION_CHARS))} "
         "Send BOOK to ask for it, or LIST."
     )
 
