@@ -16,6 +16,7 @@ the same context is understood once (cached).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -24,7 +25,6 @@ from typing import NamedTuple
 from conversations import words as w
 from conversations.commands import Command, parse
 from conversations.dates import DateProblem, Found, Stay, find_stay, nights_in, parse_stay
-from conversations.gsm7 import clean
 from conversations.typos import correct
 
 # What a text means. The flow's ROUTES table says what each does in each state.
@@ -109,13 +109,25 @@ class _Reading(NamedTuple):
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|\?")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
-_ODD = re.compile(r"[^\w\s'\"\-.,!?#$/:;()&@%+*=]")
+
+
+def plain(text: str) -> str:
+    """ASCII, letter by letter: an accented letter is its letter ("Zoë" -> "Zoe"); anything else
+    (emoji, "º", "¼") parts words rather than joining "y🙂a" into "ya" or making "Nº" a no."""
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else _letter(c) for c in text)
+
+
+@lru_cache(maxsize=1024)
+def _letter(char: str) -> str:
+    base = unicodedata.normalize("NFD", char)[0]
+    return base if base.isascii() and base.isalpha() else " "
 
 
 def _read(text: str) -> _Reading:
     tidy = " ".join(text.split())
-    # What GSM-7 can't say (emoji, symbols) parts words, rather than joining "y🙂a" into "ya".
-    low = clean(_ODD.sub(" ", tidy.translate(_APOSTROPHES))).casefold()
+    low = plain(tidy.translate(_APOSTROPHES)).casefold()
     tokens = _WORD.findall(low)
     question = "?" in tokens
     found = tuple(t for t in tokens if t != "?")

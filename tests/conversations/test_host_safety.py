@@ -234,6 +234,7 @@ sentences = st.one_of(
 @given(text=sentences, pending=st.sampled_from([1, 2]))
 def test_no_decision_without_a_clear_approval_or_refusal(text: str, pending: int) -> None:
     intent = understand(text, Context("start", TODAY, 30, host=True, pending=pending))
+    text = u.plain(text)  # accents dropped, as understanding reads ("YÀ" is "ya")
     if intent.kind == u.ACCEPT:
         assert CLEAR_APPROVAL.search(text), text
         assert "?" not in text, text
@@ -246,6 +247,7 @@ def test_no_decision_without_a_clear_approval_or_refusal(text: str, pending: int
 @given(text=sentences)
 def test_a_decision_is_never_both_or_hedged(text: str) -> None:
     verdict, _ = read_host_answer(text)
+    text = u.plain(text)
     if verdict in ("accept", "reject"):
         words = set(re.findall(r"[a-z0-9]+(?:'[a-z]+)*", text.casefold()))
         assert not words & w.HEDGE_WORDS - {"not"} or verdict == "reject", text
