@@ -240,6 +240,7 @@ async def _memory_turns(
         sessions,
         max_nights=config.booking.max_nights,
         timezone=config.booking.timezone,
+        same_day_until_hour=config.booking.same_day_until_hour,
         idle=idle,
         clock=clock,
         on_queued=on_queued,

@@ -253,6 +253,7 @@ class SharedTurnRunner:
         *,
         max_nights: int,
         timezone: str,
+        same_day_until_hour: int = 0,
         idle: timedelta,
         clock: Callable[[], datetime],
         on_queued: Callable[[], None],
@@ -262,6 +263,7 @@ class SharedTurnRunner:
         self.homes_cache = homes
         self.max_nights = max_nights
         self.zone = ZoneInfo(timezone)
+        self.same_day_until_hour = same_day_until_hour
         self.idle = idle
         self.clock = clock
         self.on_queued = on_queued
@@ -290,6 +292,7 @@ class SharedTurnRunner:
             homes,
             max_nights=config.booking.max_nights,
             timezone=config.booking.timezone,
+            same_day_until_hour=config.booking.same_day_until_hour,
             idle=idle,
             clock=clock,
             on_queued=on_queued,
@@ -340,7 +343,9 @@ class SharedTurnRunner:
             )
         view = TurnView(self.homes_cache, sms.phone)
         view.add(loaded, own=True)
-        rules = Rules(now, now.astimezone(self.zone).date(), self.max_nights)
+        local = now.astimezone(self.zone)
+        same_day = local.hour < self.same_day_until_hour  # a stay may still start today
+        rules = Rules(now, local.date(), self.max_nights, same_day)
         decision = await self._decide(
             turn, view, Inbound(sms.phone, sms.body, sms.media), conversation, rules
         )

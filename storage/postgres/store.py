@@ -139,13 +139,17 @@ class PairTurn:
 
     async def load(self, *, lock: bool) -> dict[str, Any]:
         started = time.perf_counter()
+        # Held from the moment it is asked for: a load that fails or is cancelled may have
+        # been granted the lock, and its connection is then closed, not given back.
+        self.locked = self.locked or lock
         raw = await self._conn.fetchval(
             "SELECT airtng_turn_load($1, $2, $3, $4, $5)::text", *self._args, lock
         )
         self._spent("lock and load" if lock else "load again", started)
         document = json.loads(raw)
         self.key = int(document["key"])
-        self.locked = (self.locked or lock) and not document["unlocked"]
+        if document["unlocked"]:
+            self.locked = False
         self.loaded = parse_view(document)
         return self.loaded
 

@@ -106,3 +106,47 @@ async def test_two_overlapping_stays_are_never_both_confirmed(backend: str) -> N
     finally:
         await one.close()
         await other.close()
+
+
+async def test_workers_of_several_instances_never_claim_one_message(backend: str) -> None:
+    stores = [await PostgresStore.open(DATABASE["url"]) for _ in range(3)]
+    try:
+        await stores[0].pool.executemany(
+            "INSERT INTO outbox (to_phone, from_phone, body, next_attempt_at, created_at,"
+            " updated_at) VALUES ($1, $2, 'text', now(), $3, $3)",
+            [(f"+1559{n:07d}", BOT, NOW) for n in range(200)],
+        )
+        claimed: list[int] = []
+        while True:
+            claims = await asyncio.gather(
+                *(store.outbox_claim(7, set(), 60, NOW) for store in stores for _ in range(2))
+            )
+            got = [item.id for claim in claims for item in claim.items]
+            if not got:
+                break
+            claimed += got
+        assert len(claimed) == len(set(claimed)) == 200
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_turn_cancelled_while_it_waits_for_its_pair_leaves_no_lock(backend: str) -> None:
+    store = await PostgresStore.open(DATABASE["url"])
+    since = NOW - timedelta(hours=4)
+    try:
+        async with store.pair_turn("SM1", BOT, "+15550001111", since):
+
+            async def second() -> None:
+                async with store.pair_turn("SM2", BOT, "+15550001111", since):
+                    pass
+
+            waiting = asyncio.create_task(second())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # the pair is held: it waits, in PostgreSQL
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+        async with asyncio.timeout(5), store.pair_turn("SM3", BOT, "+15550001111", since) as third:
+            assert third.loaded["handled"] is None
+    finally:
+        await store.close()
