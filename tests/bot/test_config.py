@@ -107,6 +107,21 @@ def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
     assert config.dev_mode is False
 
 
+def test_the_store_is_sqlite_unless_a_postgresql_url_is_given_and_the_environment_wins(
+    tmp_path: Path,
+) -> None:
+    assert load_config(write(tmp_path, ""), {}).database_url == ""
+    in_file = 'url = "postgresql://file@db:5432/airtng"\n'
+    config = load_config(write(tmp_path, "[storage]\n" + in_file), {})
+    assert config.database_url == "postgresql://file@db:5432/airtng"
+    environ = {"AIRTNG_DATABASE_URL": "postgresql://env@db:5432/airtng"}
+    config = load_config(write(tmp_path, "[storage]\n" + in_file), environ)
+    assert config.database_url == "postgresql://env@db:5432/airtng"
+    with pytest.raises(ConfigError) as refused:
+        load_config(write(tmp_path, ""), {"AIRTNG_DATABASE_URL": "mysql://u:secret@db/x"})
+    assert "postgresql://" in str(refused.value) and "secret" not in str(refused.value)
+
+
 def test_an_empty_environment_variable_does_not_erase_the_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, CREDENTIALS), {"TWILIO_AUTH_TOKEN": ""})
     assert config.twilio.auth_token == "file-token"

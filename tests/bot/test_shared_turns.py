@@ -5,12 +5,14 @@ processes behind a real load balancer.)"""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from conversations import texts
 from storage.postgres import PostgresStore
+from tests.bot.test_outbox import callback, host_row, sign
 from tests.bot.test_webhook import (
     GUEST,
     HOST,
@@ -20,7 +22,7 @@ from tests.bot.test_webhook import (
     request_stay,
     stay_text,
 )
-from tests.conftest import Bot, Clock
+from tests.conftest import BOT_NUMBER, Bot, Clock
 from tests.twilio_api import TwilioAPI
 
 pytestmark = pytest.mark.postgresql_only
@@ -128,3 +130,43 @@ async def test_each_instance_sends_its_share_of_the_outbox_once(
         await other.drained()
         assert len(twilio_api.messages_to(HOST)) == 12
         assert {r["status"] for r in await outbox_rows(bot, HOST)} <= {"sent", "delivered"}
+
+
+async def test_a_status_callback_at_another_instance_is_kept(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    await request_stay(bot, bot.phone(GUEST))
+    row = await host_row(bot, settled=("delivered",))
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        failed = callback(row["twilio_sid"], "undelivered", ErrorCode="30003")
+        status, _, _ = await other.post(other.url + "/sms/status", failed, sign(other, failed))
+        assert status == 204
+        (seen,) = await outbox_rows(bot, HOST)  # from the instance that sent it
+        assert (seen["status"], seen["error_code"]) == ("undelivered", 30003)
+        # The console and the API answer the same from any instance.
+        for path in ("/admin/api/outbox", "/admin/api/reservations", "/admin/api/conversations"):
+            assert await bot.admin(path) == await other.admin(path)
+
+
+async def test_expiry_at_two_instances_at_once_expires_each_request_once(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    await bot.add_home(HOST, "Beach House")
+    refs = [
+        await request_stay(bot, bot.phone(f"+1555000{n:04d}"), start=30 + 7 * n, name=f"G{n}")
+        for n in range(3)
+    ]
+    await bot.drained()
+    clock.advance(hours=25)
+    async with Restarted(tmp_path, twilio_api, clock) as other:
+        ttl = timedelta(hours=24)
+        counts = await asyncio.gather(
+            *(app.services.turns.expire_due(ttl, BOT_NUMBER, clock()) for app in [bot, other] * 3)
+        )
+        assert sum(counts) == 3
+        await bot.drained()
+        expired = [m for m in twilio_api.messages_to(HOST) if "expired" in m["body"]]
+        assert len(expired) == 3, expired
+        rows = await bot.admin("/admin/api/reservations")
+        assert {r["id"]: r["status"] for r in rows} == dict.fromkeys(refs, "expired")

@@ -17,6 +17,7 @@ import run
 from storage.bulk import SeedSpec, seed_history
 from storage.db import Database
 from tests.e2e.harness import REPO_ROOT, RUN_PY, Service, _environment, running_service
+from tests.postgres import DATABASE
 
 HOST = "+14155550100"
 # Every subcommand with the arguments it requires, so only --config can make it fail.
@@ -61,10 +62,13 @@ def cli(config: Path, *args: str, after: bool = True, stdin: str = "") -> tuple[
 
 
 def offline_config(directory: Path) -> Path:
-    # Dev mode (no credentials) on a port nobody serves: the commands work on the file alone.
+    # Dev mode (no credentials) on a port nobody serves: the commands work on the store alone
+    # (the test's own: its SQLite file, or its PostgreSQL database).
     path = directory / "offline.toml"
     path.write_text(
-        f'[server]\nport = 9\n[storage]\npath = "{directory / "airtng.db"}"\n', encoding="utf-8"
+        f'[server]\nport = 9\n[storage]\npath = "{directory / "airtng.db"}"\n'
+        f'url = "{DATABASE["url"]}"\n',
+        encoding="utf-8",
     )
     return path
 
@@ -135,7 +139,9 @@ BEACH = ["--host", HOST, "--host-name", "Maria", "--title", "Beach House", "--pl
 BEACH += ["--description", "On the sand, sleeps 4", "--image-url", "https://x.example/b.jpg"]
 
 
-def test_add_home_offline_lists_once_and_reads_prices_as_hosts_write_them(tmp_path: Path) -> None:
+def test_add_home_offline_lists_once_and_reads_prices_as_hosts_write_them(
+    tmp_path: Path, backend: str
+) -> None:
     config = offline_config(tmp_path)
     code, out, err = cli(config, "add-home", *BEACH, "--price", "120/night")
     assert code == 0, err
@@ -183,7 +189,7 @@ async def test_add_home_with_the_service_running_lists_once(service: Service) ->
     assert "On the sand, sleeps 4. Send BOOK" in details, details
 
 
-async def test_send_in_dev_mode_goes_through_the_simulator(tmp_path: Path) -> None:
+async def test_send_in_dev_mode_goes_through_the_simulator(tmp_path: Path, backend: str) -> None:
     # Dev mode: no Twilio credentials, so `send` texts through the simulator and the page sees it.
     overrides = {"twilio": {"account_sid": "", "auth_token": ""}}
     async with running_service(tmp_path, overrides) as service:
@@ -209,3 +215,13 @@ async def test_send_in_dev_mode_goes_through_the_simulator(tmp_path: Path) -> No
             " You will not receive any more messages from this number. Reply START to"
             " resubscribe.\n"
         )
+
+
+async def test_chat_in_dev_mode_is_a_phone_in_the_terminal(tmp_path: Path, backend: str) -> None:
+    overrides = {"twilio": {"account_sid": "", "auth_token": ""}}
+    async with running_service(tmp_path, overrides) as service:
+        code, out, err = await asyncio.to_thread(
+            cli, service.config_path, "chat", "--from", "+15550001111", stdin="LIST\n1\n"
+        )
+        assert code == 0, err
+        assert "< Homes 1-5 of 6:" in out and "< 1 Beach House" in out, out

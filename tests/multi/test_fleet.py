@@ -211,6 +211,15 @@ async def test_a_burst_with_every_worker_sends_each_host_text_once(story: Story)
     )
     assert all(t.status == 200 for t in story.turns)
     await story.check()
+    # Each text's status callback went through the balancer to whichever instance: all kept.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while True:
+        rows = await story.fleet.admin("/admin/api/outbox?limit=1000")
+        if rows and all(row["status"] == "delivered" for row in rows):
+            break
+        assert loop.time() < deadline, [row["status"] for row in rows]
+        await asyncio.sleep(0.1)
 
 
 async def test_a_killed_instance_leaves_nothing_lost_or_sent_twice(story: Story) -> None:
