@@ -29,19 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.app import SHUTDOWN_TIMEOUT_SECONDS, create_app, effective_config
+from bot import serving
+from bot.app import effective_config
 from bot.config import Config, ConfigError, load_config
 from bot.demo import load_demo
+from bot.offline import open_store
 from bot.phones import NotAPhoneNumber, e164
+from bot.retention import forget_old_bodies
 from bot.services import utc_now
 from bot.turns import load_world
 from conversations.listing import check_home
 from conversations.model import Property
-from storage import console_queries, writes
-from storage.db import Database
+from storage import console_queries
+from storage.lock import InUse
 
 log = logging.getLogger("airtng")
 RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
@@ -97,63 +99,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
     if args.command in (None, "serve"):
-        return serve(config)
-    if args.command == "demo":
-        return asyncio.run(demo(config))
-    if args.command == "add-home":
-        return asyncio.run(add_home(config, args))
-    if args.command == "send":
-        return asyncio.run(send_sms(config, args.sender, " ".join(args.body)))
-    if args.command == "chat":
-        return asyncio.run(chat_sms(config, args.sender))
-    if args.command == "logs":
-        return asyncio.run(print_logs(config, args.phone, args.since, args.format))
-    if args.command == "reservations":
-        return asyncio.run(print_reservations(config, args.status))
-    if args.command == "retention":
-        return asyncio.run(apply_retention(config, args.days))
-    parser.error(f"unknown command {args.command}")
-    return 2
-
-
-def serve(config: Config) -> int:
-    web.run_app(
-        create_app(config),
-        host=config.server.host,
-        port=config.server.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-    )
-    return 0
-
-
-async def _running_service(config: Config) -> bool:
+        return serving.serve(config)
     try:
-        async with aiohttp.ClientSession() as session:
-            url = f"http://{config.server.host}:{config.server.port}/healthz"
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
-                return response.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
+        return asyncio.run(operator_command(config, args))
+    except InUse as error:  # another operator command is writing the database: change nothing
+        print(f"run.py {args.command}: {error}; try again when it ends", file=sys.stderr)
+        return 1
+
+
+async def operator_command(config: Config, args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return await demo(config)
+    if args.command == "add-home":
+        return await add_home(config, args)
+    if args.command == "send":
+        return await send_sms(config, args.sender, " ".join(args.body))
+    if args.command == "chat":
+        return await chat_sms(config, args.sender)
+    if args.command == "logs":
+        return await print_logs(config, args.phone, args.since, args.format)
+    if args.command == "reservations":
+        return await print_reservations(config, args.status)
+    if args.command == "retention":
+        return await apply_retention(config, args.days)
+    raise SystemExit(f"run.py: unknown command {args.command}")
 
 
 async def demo(config: Config) -> int:
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
-        effective = await effective_config(config, db)
-        if await _running_service(config):
+    async with open_store(config, writes=True) as store:
+        effective = await effective_config(config, store.db)
+        if store.service is not None:
             # The running service holds the homes in memory: list them through it.
-            added = (await _post_admin(effective, "demo", {}))["added"]
+            added = (await _post_admin(store.service.url, effective, "demo", {}))["added"]
             print(f"Listed {added} demo home(s).")
             return 0
-        world = await load_world(db, _idle(config), utc_now())
-        added = await load_demo(world, db, effective.public_url, utc_now())
+        world = await load_world(store.db, _idle(config), utc_now())
+        added = await load_demo(world, store.db, effective.public_url, utc_now())
         print(f"Listed {len(added)} demo home(s); {len(world.listed())} homes in all.")
         return 0
-    finally:
-        await db.close()
 
 
 async def add_home(config: Config, args: argparse.Namespace) -> int:
@@ -172,12 +155,12 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     if problems:
         print(f"run.py add-home: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
-        effective = await effective_config(config, db)
-        if await _running_service(config):
+    async with open_store(config, writes=True) as store:
+        effective = await effective_config(config, store.db)
+        if store.service is not None:
             home_id = (
                 await _post_admin(
+                    store.service.url,
                     effective,
                     "properties",
                     {
@@ -192,30 +175,36 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
                 )
             )["id"]
         else:
-            world = await load_world(db, _idle(config), utc_now())
+            world = await load_world(store.db, _idle(config), utc_now())
             home = Property(
                 0, host, args.title, args.place, args.description, args.price, args.image_url
             )
             home, writes = world.add_home(host, args.host_name, home, utc_now())
-            await db.write(writes)
+            await store.db.write(writes)
             home_id = home.id
-    finally:
-        await db.close()
     print(home_id)
     return 0
 
 
-async def _post_admin(config: Config, resource: str, payload: dict[str, Any]) -> dict[str, Any]:
-    url = f"http://{config.server.host}:{config.server.port}/admin/api/{resource}"
+async def _post_admin(
+    service_url: str | None, config: Config, resource: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """POST to the admin API of the service that owns the database (its lock file says where)."""
+    url = f"{service_url}/admin/api/{resource}"
     headers = {"Authorization": f"Bearer {config.admin.token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=payload, headers=headers) as response,
-    ):
-        if response.status not in (200, 201):
-            raise SystemExit(f"run.py: the service refused it: {await response.text()}")
-        result: dict[str, Any] = await response.json()
-        return result
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=payload, headers=headers) as response,
+        ):
+            if response.status not in (200, 201):
+                raise SystemExit(f"run.py: the service refused it: {await response.text()}")
+            result: dict[str, Any] = await response.json()
+            return result
+    except aiohttp.ClientError as error:
+        raise SystemExit(
+            f"run.py: the service that has the database does not answer at {url}: {error}"
+        ) from None
 
 
 def _idle(config: Config) -> timedelta:
@@ -225,11 +214,8 @@ def _idle(config: Config) -> timedelta:
 async def send_sms(config: Config, sender: str, body: str) -> int:
     """Post one SMS to the running bot exactly as Twilio would (signed form), print the TwiML
     answer's messages."""
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
-        effective = await effective_config(config, db)
-    finally:
-        await db.close()
+    async with open_store(config, writes=False) as store:
+        effective = await effective_config(config, store.db)
     try:
         phone = e164(sender)
     except NotAPhoneNumber as error:
@@ -373,8 +359,8 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
     except (NotAPhoneNumber, ValueError) as error:
         print(f"run.py logs: {error}", file=sys.stderr)
         return 2
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
+    async with open_store(config, writes=False) as store:
+        db = store.db
         out = csv.writer(sys.stdout) if form == "csv" else None
         if out is not None:
             out.writerow(LOG_FIELDS)
@@ -400,16 +386,13 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
                     )
             after = rows[-1]["id"]
         return 0
-    finally:
-        await db.close()
 
 
 async def print_reservations(config: Config, status: str | None) -> int:
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
+    async with open_store(config, writes=False) as store:
         where = console_queries.ReservationFilter(status=status)
         offset = 0
-        while rows := await db.read(console_queries.reservations, where, BATCH, offset):
+        while rows := await store.db.read(console_queries.reservations, where, BATCH, offset):
             for r in rows:
                 print(
                     f"{r['id']}\t{r['status']}\t{r['property_title']}\t{r['check_in']} to"
@@ -418,35 +401,23 @@ async def print_reservations(config: Config, status: str | None) -> int:
                 )
             offset += len(rows)
         return 0
-    finally:
-        await db.close()
 
 
 async def apply_retention(config: Config, days: int) -> int:
-    """Empty the bodies of messages older than `days` days; rows, counts, states, delivery
-    statuses and reservations stay. Logged as an operator action."""
+    """Empty the bodies of messages older than `days` days (bot/retention.py); through the
+    running service when one owns the database."""
     if days < 0:
         print("run.py retention: --days must be 0 or more", file=sys.stderr)
         return 2
-    now = utc_now()
-    cutoff = now - timedelta(days=days)
-    db = await Database.open(config.database_path, config.storage.durability)
-    try:
-        messages, outbox = await db.read(console_queries.retention_counts, writes.stamp(cutoff))
-        summary = (
-            f"{messages} message bodies and {outbox} outbox texts"
-            f" older than {cutoff:%Y-%m-%d %H:%M} UTC"
-        )
-        await db.write(
-            [
-                *writes.forget_bodies_before(cutoff),
-                writes.operator_action("retention", f"older than {days} days", summary, now),
-            ]
-        )
-        print(f"Removed {summary}; message counts, times, states and reservations are kept.")
-        return 0
-    finally:
-        await db.close()
+    async with open_store(config, writes=True) as store:
+        if store.service is not None:
+            effective = await effective_config(config, store.db)
+            reply = await _post_admin(store.service.url, effective, "retention", {"days": days})
+            summary = reply["summary"]
+        else:
+            summary = await forget_old_bodies(store.db, days, utc_now())
+    print(f"Removed {summary}; message counts, times, states and reservations are kept.")
+    return 0
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
     app = create_app(load_config(Path("config.toml")))
     web.run_app(app, host=..., port=...)
 
-Everything with a lifetime (the database, the outbox worker, the expiry task) is opened and
-closed by `_lifetime` in the app's cleanup context. The background work that sends (the outbox,
-dev mode's status callbacks) stops earlier, in `on_shutdown`: see `Background`.
+Everything with a lifetime (the lock on the database file, the database, the outbox worker,
+the expiry task) is opened and closed by `_lifetime` in the app's cleanup context. The
+background work that sends (the outbox, dev mode's status callbacks) stops earlier: gracefully
+before listening stops when a signal stops the service (bot/serving.py), and at the latest in
+`on_shutdown`: see `Background`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.config import Config
 from bot.demo import load_demo
 from bot.dev_twilio import DevTwilio
 from bot.expiry import run_expiry
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, twilio_client
 from bot.routes import setup_routes
 from bot.search_index import MessageIndex
@@ -38,6 +41,7 @@ from bot.turns import TurnRunner
 from bot.world import World
 from storage import writes
 from storage.db import Database
+from storage.lock import FileLock, Holder
 from storage.queries import handled_sids, load_snapshot, setting
 from storage.writes import stamp
 
@@ -67,6 +71,12 @@ class Background:
     their connections, which ends those handlers at once. Inbound turns still in progress
     keep the database until cleanup; what the outbox did not send stays queued in it.
     """
+
+    # A stop by signal (bot/serving.py) comes before all this: while the server still listens,
+    # the outbox stops starting deliveries and lets those in flight finish and be recorded
+    # (in dev mode they are requests to this very server, which still answers them). What
+    # on_shutdown then cancels is only what outlived that, or everything when the app is
+    # stopped another way (a test's server, a failed start).
 
     def __init__(self) -> None:
         self.tasks: list[asyncio.Task[None]] = []
@@ -108,7 +118,10 @@ async def _remembered_secret(db: Database, key: str, make: Callable[[], str]) ->
     value = await db.read(setting, key)
     if value is None:
         value = make()
-        await db.write([writes.set_setting(key, value)])
+        # Read-only beside a service that never made it (it has real credentials, or a token
+        # of its own): a value for this command alone, which that service will not accept.
+        if not db.read_only:
+            await db.write([writes.set_setting(key, value)])
     return value
 
 
@@ -139,6 +152,22 @@ async def _lifetime(
     background: Background,
     app: web.Application,
 ) -> AsyncIterator[None]:
+    # First, before the file is touched: a second process on it is refused (storage/lock.py).
+    # Released last, after the database is closed.
+    with FileLock.acquire(config.database_path, Holder.me(config.local_url)):
+        async with _services(config, clock, printer, dev_twilio, background, app):
+            yield
+
+
+@contextlib.asynccontextmanager
+async def _services(
+    config: Config,
+    clock: Callable[[], datetime],
+    printer: Callable[[str], None],
+    dev_twilio: DevTwilio | None,
+    background: Background,
+    app: web.Application,
+) -> AsyncIterator[None]:
     db = await Database.open(config.database_path, config.storage.durability)
     config = await effective_config(config, db)
     idle = timedelta(hours=config.session.idle_hours)
@@ -155,6 +184,7 @@ async def _lifetime(
     async def unsubscribed(phone: str) -> None:
         await turns.opt_out(phone)
 
+    metrics = Metrics(config.instance)
     outbox = OutboxWorker(
         db,
         twilio_client(config),
@@ -162,6 +192,7 @@ async def _lifetime(
         clock=clock,
         opted_out=opted_out,
         on_unsubscribed=unsubscribed,
+        metrics=metrics,
     )
     turns = TurnRunner(
         db,
@@ -194,6 +225,7 @@ async def _lifetime(
         validator=RequestValidator(config.twilio.auth_token),
         admin_token=config.admin.token,
         search=search,
+        metrics=metrics,
         clock=clock,
     )
     background.tasks = [
