@@ -9,9 +9,11 @@ On SIGTERM (a service manager, a rolling deploy), in this order:
    connection, so the sender's next request opens a new one, through the balancer elsewhere.
 3. The outbox starts no more deliveries and lets those posted to Twilio finish and be recorded
    (bot/outbox.py `stop`), while the server still listens (in dev mode they are requests to it).
-4. aiohttp stops listening (a new connection is refused, which a balancer retries elsewhere),
-   closes idle connections, waits for the turns in progress (SHUTDOWN_TIMEOUT_SECONDS at most),
-   then the database is closed and the file lock released.
+4. Listening stops: a new connection is refused, which a balancer retries elsewhere (and
+   Twilio retries a webhook it could not connect for). Connections accepted just before get a
+   moment for their requests to be read and served; then aiohttp closes idle connections,
+   waits for the turns in progress (SHUTDOWN_TIMEOUT_SECONDS at most), the database is closed
+   and the file lock released.
 SIGINT (Ctrl-C) and dev mode (one process, no balancer) skip the drain; a second signal cuts
 it short.
 """
@@ -29,6 +31,11 @@ from bot.app import SHUTDOWN_TIMEOUT_SECONDS, create_app
 from bot.config import Config
 from bot.services import SERVICES
 from storage.lock import InUse
+
+# Connections accepted just before listening stopped, whose requests were not read yet, would
+# be closed as idle (a webhook lost at the door: under a direct load, 5 of 8 senders' last
+# ones). A loopback or LAN request arrives well within this.
+ACCEPTED_GRACE_SECONDS = 0.1
 
 
 def serve(config: Config, printer: Callable[[str], None] = print) -> int:
@@ -52,8 +59,9 @@ async def _serve(config: Config, printer: Callable[[str], None]) -> None:
     )
     await runner.setup()
     try:
+        site = web.TCPSite(runner, config.server.host, config.server.port)
         try:
-            await web.TCPSite(runner, config.server.host, config.server.port).start()
+            await site.start()
         except OSError as error:
             where = f"{config.server.host}:{config.server.port}"
             raise CannotListen(f"cannot serve on {where}: {error.strerror or error}") from None
@@ -65,6 +73,10 @@ async def _serve(config: Config, printer: Callable[[str], None]) -> None:
         if drain:
             await signals.next(timeout=drain)
         await services.outbox.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS)
+        await site.stop()
+        # Connections accepted just before listening stopped: let their requests be read, so
+        # they are served instead of closed as idle by the cleanup below.
+        await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
     finally:
         await runner.cleanup()
 
