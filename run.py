@@ -19,6 +19,7 @@ import contextlib
 import csv
 import json
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -40,7 +41,7 @@ from bot.phones import NotAPhoneNumber, e164
 from bot.retention import forget_old_bodies
 from bot.services import utc_now
 from bot.turns import load_world
-from conversations.listing import check_home
+from conversations.listing import PriceProblem, check_home, read_price
 from conversations.model import Property
 from storage import console_queries
 from storage.lock import InUse
@@ -54,39 +55,50 @@ LOG_FIELDS = (
 BATCH = 1000
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    # --config goes before or after the subcommand: each subcommand takes it too, and only
+    # sets it when given (SUPPRESS), so `run.py --config a.toml demo` keeps a.toml.
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML file")
     parser = argparse.ArgumentParser(prog="run.py", description="Airtng by SMS")
     parser.add_argument("--config", type=Path, default=Path("config.toml"), help="TOML file")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the bot (the default)")
-    commands.add_parser("demo", help="load the demo homes and their hosts (idempotent)")
-    add = commands.add_parser("add-home", help="list a host's home; prints its id")
+
+    def command(name: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=description, description=description, parents=[config]
+        )
+
+    command("serve", "serve the bot (the default)")
+    command("demo", "load the demo homes and their hosts (idempotent)")
+    add = command("add-home", "list a host's home (the same host and title is one home)")
     add.add_argument("--host", required=True, help="the host's phone number")
     add.add_argument("--title", required=True)
     add.add_argument("--place", required=True)
     add.add_argument("--description", required=True)
-    add.add_argument("--price", required=True, type=int, help="nightly price, whole dollars")
+    add.add_argument("--price", required=True, help="nightly price: 120, $120, 120/night")
     add.add_argument("--image-url")
     add.add_argument("--host-name")
-    send = commands.add_parser("send", help="text the running bot as Twilio would; print replies")
+    send = command("send", "text the running bot as Twilio would; print replies")
     send.add_argument("--from", dest="sender", required=True, help="the phone texting the bot")
     send.add_argument("body", nargs="+", help="the message")
-    chat = commands.add_parser(
-        "chat", help="be a phone in this terminal, through the dev server's simulator"
-    )
+    chat = command("chat", "be a phone in this terminal, through the dev server's simulator")
     chat.add_argument("--from", dest="sender", required=True, help="the phone you are")
-    logs = commands.add_parser("logs", help="print the message log (transcripts)")
+    logs = command("logs", "print the message log (transcripts)")
     logs.add_argument("--phone", help="only this person's messages (any format)")
     logs.add_argument("--since", help="only messages from this date (YYYY-MM-DD) on")
     logs.add_argument("--format", choices=("text", "jsonl", "csv"), default="text")
-    listed = commands.add_parser("reservations", help="print the reservations, newest first")
+    listed = command("reservations", "print the reservations, newest first")
     listed.add_argument("--status", choices=RESERVATION_STATUSES)
-    retention = commands.add_parser(
-        "retention", help="empty message bodies older than N days (counts and bookings stay)"
+    retention = command(
+        "retention", "empty message bodies older than N days (counts and bookings stay)"
     )
     retention.add_argument("--days", type=int, required=True)
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -98,16 +110,28 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
+    try:
+        code = _command(config, args)
+        sys.stdout.flush()  # inside the try: a reader gone by now is the same quiet end
+        return code
+    except BrokenPipeError:
+        # The reader went away (`run.py logs | head`): end quietly, as `git log | head` does.
+        # Python would report the pipe again when it flushes stdout at exit: point it elsewhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer the pipe cut off
+
+
+def _command(config: Config, args: argparse.Namespace) -> int:
     if args.command in (None, "serve"):
         return serving.serve(config)
     try:
-        return asyncio.run(operator_command(config, args))
+        return asyncio.run(_operator_command(config, args))
     except InUse as error:  # another operator command is writing the database: change nothing
         print(f"run.py {args.command}: {error}; try again when it ends", file=sys.stderr)
         return 1
 
 
-async def operator_command(config: Config, args: argparse.Namespace) -> int:
+async def _operator_command(config: Config, args: argparse.Namespace) -> int:
     if args.command == "demo":
         return await demo(config)
     if args.command == "add-home":
@@ -122,7 +146,7 @@ async def operator_command(config: Config, args: argparse.Namespace) -> int:
         return await print_reservations(config, args.status)
     if args.command == "retention":
         return await apply_retention(config, args.days)
-    raise SystemExit(f"run.py: unknown command {args.command}")
+    raise AssertionError(f"unknown command {args.command}")
 
 
 async def demo(config: Config) -> int:
@@ -145,12 +169,20 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     except NotAPhoneNumber as error:
         print(f"run.py add-home: {error}", file=sys.stderr)
         return 2
+    price = read_price(args.price)  # the same reader as a host's HOST by text
+    if isinstance(price, PriceProblem):
+        print(f"run.py add-home: --price {args.price!r}: {price.reason}", file=sys.stderr)
+        return 2
+    home = Property(
+        0, host, args.title.strip(), args.place.strip(), args.description.strip(), price,
+        args.image_url,
+    )  # fmt: skip
     problems = check_home(
-        title=args.title,
-        place=args.place,
-        description=args.description,
-        price=args.price,
-        image_url=args.image_url,
+        title=home.title,
+        place=home.place,
+        description=home.description,
+        price=home.nightly_price,
+        image_url=home.image_url,
     )
     if problems:
         print(f"run.py add-home: {'; '.join(problems)}", file=sys.stderr)
@@ -158,31 +190,41 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     async with open_store(config, writes=True) as store:
         effective = await effective_config(config, store.db)
         if store.service is not None:
-            home_id = (
-                await _post_admin(
-                    store.service.url,
-                    effective,
-                    "properties",
-                    {
-                        "host_phone": host,
-                        "host_name": args.host_name,
-                        "title": args.title,
-                        "place": args.place,
-                        "description": args.description,
-                        "nightly_price": args.price,
-                        "image_url": args.image_url,
-                    },
-                )
-            )["id"]
+            listed = await _post_admin(
+                store.service.url,
+                effective,
+                "properties",
+                {
+                    "host_phone": host,
+                    "host_name": args.host_name,
+                    "title": home.title,
+                    "place": home.place,
+                    "description": home.description,
+                    "nightly_price": home.nightly_price,
+                    "image_url": home.image_url,
+                },
+            )
+            home_id, existed = int(listed["id"]), bool(listed.get("existing"))
+            host_name = listed.get("host_name") or args.host_name
         else:
             world = await load_world(store.db, _idle(config), utc_now())
-            home = Property(
-                0, host, args.title, args.place, args.description, args.price, args.image_url
-            )
-            home, writes = world.add_home(host, args.host_name, home, utc_now())
-            await store.db.write(writes)
-            home_id = home.id
-    print(home_id)
+            found = world.home_titled(host, home.title)
+            if found is not None:
+                home_id, existed = found.id, True
+            else:
+                home, writes = world.add_home(host, args.host_name, home, utc_now())
+                await store.db.write(writes)
+                home_id, existed = home.id, False
+            person = world.person(host)
+            host_name = person.name if person else args.host_name
+    who = f"{host_name} ({host})" if host_name else host
+    if existed:
+        print(f'Home {home_id} exists already: "{home.title}" of host {who}. Nothing changed.')
+    else:
+        print(
+            f'Listed home {home_id}: "{home.title}" in {home.place}, ${home.nightly_price} a'
+            f" night, host {who}."
+        )
     return 0
 
 
@@ -212,41 +254,86 @@ def _idle(config: Config) -> timedelta:
 
 
 async def send_sms(config: Config, sender: str, body: str) -> int:
-    """Post one SMS to the running bot exactly as Twilio would (signed form), print the TwiML
-    answer's messages."""
-    async with open_store(config, writes=False) as store:
-        effective = await effective_config(config, store.db)
+    """Text the running bot once, as Twilio would, and print what the phones get back.
+
+    In dev mode the text goes through the simulator, as `chat` does: the same signed webhook
+    with the cookie Twilio keeps for the pair, and the simulator's page shows it. Otherwise
+    it is a webhook signed with the configured auth token, posted to <public_url>/sms."""
     try:
         phone = e164(sender)
     except NotAPhoneNumber as error:
         print(f"run.py send: {error}", file=sys.stderr)
         return 2
+    base = f"http://{config.server.host}:{config.server.port}"
+    url = base if config.dev_mode else config.public_url
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            if config.dev_mode:
+                return await _send_through_simulator(session, base, phone, body)
+            return await _send_signed(session, config, phone, body)
+    except (aiohttp.ClientConnectionError, TimeoutError) as error:
+        reason = "no answer in time" if isinstance(error, TimeoutError) else "no server"
+        print(f"run.py send: {reason} at {url}; start it: python run.py", file=sys.stderr)
+        return 1
+
+
+async def _send_through_simulator(
+    session: aiohttp.ClientSession, base: str, phone: str, body: str
+) -> int:
+    form = {"from": phone, "body": body}
+    async with session.post(
+        base + "/simulator/send", data=form, headers={"X-Simulator": "1"}
+    ) as response:
+        if response.status == 404:
+            print(
+                f"run.py send: the server at {base} is not in dev mode; give run.py send the"
+                " server's configuration (--config) with its Twilio credentials",
+                file=sys.stderr,
+            )
+            return 2
+        answer = await response.json(content_type=None)
+    if response.status != 200:
+        print(f"run.py send: {answer.get('error', response.status)}", file=sys.stderr)
+        return 1
+    for event in answer["events"]:
+        if event["direction"] == "note":
+            print(f"! {event['body']} ({event['via']})", file=sys.stderr)
+        elif event["direction"] == "in":
+            _print_text(event["phone"], event["body"], event["media"], event["via"])
+    return 0
+
+
+async def _send_signed(
+    session: aiohttp.ClientSession, config: Config, phone: str, body: str
+) -> int:
     form = {
         "MessageSid": "SM" + uuid.uuid4().hex,
-        "AccountSid": effective.twilio.account_sid,
+        "AccountSid": config.twilio.account_sid,
         "From": phone,
-        "To": effective.twilio.phone_number,
+        "To": config.twilio.phone_number,
         "Body": body,
         "NumMedia": "0",
     }
     form["SmsSid"] = form["MessageSid"]
-    url = effective.public_url + "/sms"
-    signature = RequestValidator(effective.twilio.auth_token).compute_signature(url, form)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response,
-    ):
+    url = config.public_url + "/sms"
+    signature = RequestValidator(config.twilio.auth_token).compute_signature(url, form)
+    async with session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response:
         text = await response.text()
         if response.status != 200:
-            print(f"HTTP {response.status}: {text}", file=sys.stderr)
+            print(f"run.py send: HTTP {response.status}: {text.strip()[:200]}", file=sys.stderr)
             return 1
     for message in ET.fromstring(text).iter("Message"):
-        to = message.get("to") or phone
         body_el = message.find("Body")
         words = body_el.text if body_el is not None else message.text
-        media = [m.text for m in message.iter("Media")]
-        print(f"[to {to}] {words or ''}" + (f" [photo {media[0]}]" if media else ""))
+        media = [m.text or "" for m in message.iter("Media")]
+        _print_text(message.get("to") or phone, words or "", media, "TwiML")
     return 0
+
+
+def _print_text(to: str, body: str, media: list[str], via: str) -> None:
+    photos = "".join(f" [photo {url}]" for url in media)
+    carrier = ", from Twilio itself" if via == "Twilio" else ""
+    print(f"[to {to}{carrier}] {body}{photos}")
 
 
 async def chat_sms(config: Config, sender: str) -> int:
@@ -268,7 +355,8 @@ async def chat_sms(config: Config, sender: str) -> int:
         printed.add(event["id"])
         mark = "!" if event["direction"] == "note" else "<"
         photos = "".join(f" [photo {url}]" for url in event["media"])
-        print(f"{mark} {event['body']}{photos} ({event['via']})", flush=True)
+        via = "from Twilio itself, not the bot" if event["via"] == "Twilio" else event["via"]
+        print(f"{mark} {event['body']}{photos} ({via})", flush=True)
 
     async with aiohttp.ClientSession() as session:
         try:
@@ -396,11 +484,18 @@ async def print_reservations(config: Config, status: str | None) -> int:
             for r in rows:
                 print(
                     f"{r['id']}\t{r['status']}\t{r['property_title']}\t{r['check_in']} to"
-                    f" {r['check_out']}\tguest {r['guest_phone']}\thost {r['host_phone']}"
+                    f" {r['check_out']}\tguest {_named(r['guest_name'], r['guest_phone'])}"
+                    f"\thost {_named(r['host_name'], r['host_phone'])}"
                     f"\trequested {r['created_at']}"
                 )
             offset += len(rows)
+        if offset == 0:
+            print(f"no {status} reservations" if status else "no reservations")
         return 0
+
+
+def _named(name: str | None, phone: str) -> str:
+    return f"{name} {phone}" if name else phone
 
 
 async def apply_retention(config: Config, days: int) -> int:

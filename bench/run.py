@@ -3,14 +3,24 @@ protocol floor measured in the same run.
 
     python -m bench.run                       # ~3 minutes; prints a table and one JSON line
     python -m bench.run --big --durability full --rounds 2
+    python -m bench.run --mix browse --durability both   # issue 16's load, both modes side by side
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
-database with 500 hosts' homes, warms up every phone's session cookie, then replays pre-signed
-webhooks with wrk (one request file per bot round: guests listing, viewing, booking with dates,
-messages and names, MY, unknown text, a replayed MessageSid; hosts asking REQUESTS and accepting
-or rejecting). Each round also runs the same wrk over the same requests against a bare aiohttp
-app (the baseline) and the protocol floor (signature + MessagingResponse + cookie), interleaved.
-Finally it measures the outbox drain rate and the server's resident memory.
+database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
+request file per bot round. Two mixes:
+
+- `booking` (the default): 500 hosts' homes; guests listing, viewing, booking with dates,
+  messages and names, MY, unknown text, a replayed MessageSid; hosts asking REQUESTS and
+  accepting or rejecting.
+- `browse`: 12 homes and 2,000 new guests a round (6,000 and 120k turns in three rounds), mostly
+  browsing: hi, LIST, MORE, a number, MENU, HELP, MY.
+
+`--durability both` serves the same requests from two bots, one per mode, each on its own
+database, measured one after the other in every round. Each round also runs the same wrk over
+the same requests against a bare aiohttp app (the baseline) and the protocol floor (signature +
+MessagingResponse + cookie), interleaved. Each run reports p50, p99 and the slowest request.
+Finally it measures, for the first bot, the host-accept path, the outbox drain rate and the
+server's resident memory.
 """
 
 from __future__ import annotations
@@ -218,6 +228,29 @@ class Workload:
         return lines
 
 
+BROWSE_HOMES = 12
+BROWSE_GUESTS = 2000  # a round: 20 turns each after the warm-up's "hi"
+# Each guest's texts in order (issue 16's mix): browsing, with help, menus and their trips.
+BROWSE_SCRIPT = (
+    "hi", "LIST", "MORE", "2", "MENU", "HELP", "LIST", "3", "MY", "MENU",
+    "LIST", "1", "MORE", "HELP", "7", "MENU", "MY", "LIST", "4", "MENU",
+)  # fmt: skip
+
+
+def browse_phone(round_: int, i: int) -> str:
+    return f"+1558{round_:03d}{i:04d}"
+
+
+def browse_lines(workload: Workload, round_: int) -> list[str]:
+    """One round's browse turns: each guest's script in order, a step for every guest at a
+    time, so no guest has two turns in flight."""
+    return [
+        workload.line(phone, workload.form(phone, body))
+        for body in BROWSE_SCRIPT
+        for phone in (browse_phone(round_, i) for i in range(BROWSE_GUESTS))
+    ]
+
+
 # -- wrk --------------------------------------------------------------------------------------
 
 
@@ -227,6 +260,7 @@ class Result:
     rate: float
     p50_ms: float
     p99_ms: float
+    max_ms: float
     requests: int
     errors: int
     wrapped: bool
@@ -261,17 +295,20 @@ def run_wrk(target: str, url: str, request_file: Path, duration: int) -> Result:
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    # "Latency   avg   stdev   max   +/- stdev": the slowest request is the third figure.
+    slowest = _ms(re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(errors_match.group(1)) if errors_match else 0
     wrapped = "WRAPPED 0" not in out
-    return Result(target, rate, p50, p99, total, errors, wrapped)
+    return Result(target, rate, p50, p99, slowest, total, errors, wrapped)
 
 
 # -- the run ----------------------------------------------------------------------------------
 
 
 def write_config(folder: Path, port: int, api_port: int, durability: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
     path.write_text(
         f"""
@@ -297,7 +334,7 @@ concurrency = 8
 
 
 async def prepare_database(
-    config_path: Path, big: bool, outbox: int, pending_per_home: int = 0
+    config_path: Path, big: bool, outbox: int, pending_per_home: int = 0, homes: int = HOMES
 ) -> list[tuple[int, int]]:
     from bot.config import load_config
     from bot.turns import load_world
@@ -311,7 +348,7 @@ async def prepare_database(
     world = await load_world(db, timedelta(hours=4), now)
     if not world.properties:
         writes = []
-        for k in range(HOMES):
+        for k in range(homes):
             home = Property(
                 0,
                 host_phone(k),
@@ -360,33 +397,52 @@ async def measure_drain(api_url: str, before: int, expected: int, timeout: float
     return (count - first_count) / elapsed if elapsed > 0 else 0.0
 
 
+@dataclass
+class BotTarget:
+    """One bot under test: its mode, its own database and port, its phones' cookies."""
+
+    name: str  # "bot", or "bot-full" beside it with --durability both
+    durability: str
+    config: Path
+    url: str
+    workload: Workload
+    proc: Proc | None = None
+
+
+def bot_command(config: Path, profile: Path | None = None) -> list[str]:
+    command = [sys.executable, "run.py", "--config", str(config)]
+    if profile is None:
+        return command
+    # py-spy samples the server while it serves; collapsed stacks land beside the logs.
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    # --gil: only the thread holding the GIL, where the one core goes.
+    return [py_spy, "record", "--format", "raw", "--gil", "-o", str(profile), "--", *command]
+
+
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="airtng-bench-"))
     procs: list[Proc] = []
     try:
-        api_port, bot_port, bare_port, floor_port = (free_port() for _ in range(4))
+        api_port, bare_port, floor_port = (free_port() for _ in range(3))
         api_url = f"http://127.0.0.1:{api_port}"
         procs.append(await start_twilio_api(api_port, folder))
-        config = write_config(folder, bot_port, api_port, args.durability)
-        public_url = f"http://127.0.0.1:{bot_port}"
-        await prepare_database(config, args.big, 0)
-        command = [sys.executable, "run.py", "--config", str(config)]
-        if args.profile:
-            # py-spy samples the server while it serves; collapsed stacks land beside the logs.
-            profile = folder / "profile.txt"
-            command = [
-                str(Path(sys.executable).parent / "py-spy"),
-                "record",
-                "--format",
-                "raw",
-                "--gil",  # only the thread holding the GIL: where the one core goes
-                "-o",
-                str(profile),
-                "--",
-                *command,
-            ]
-        bot = Proc.start("bot", command, folder / "bot.log")
-        procs.append(bot)
+        modes = ["normal", "full"] if args.durability == "both" else [args.durability]
+        homes = BROWSE_HOMES if args.mix == "browse" else HOMES
+        bots: list[BotTarget] = []
+        for mode in modes:
+            port = free_port()
+            name = "bot" if not bots else f"bot-{mode}"
+            config = write_config(folder / name, port, api_port, mode)
+            url = f"http://127.0.0.1:{port}"
+            await prepare_database(config, args.big, 0, homes=homes)
+            bots.append(BotTarget(name, mode, config, url, Workload(url)))
+        for target in bots:
+            profile = folder / f"profile-{target.name}.txt" if args.profile else None
+            target.proc = Proc.start(
+                target.name, bot_command(target.config, profile), folder / f"{target.name}.log"
+            )
+            procs.append(target.proc)
+        first = bots[0]
         procs.append(
             Proc.start(
                 "bare",
@@ -405,7 +461,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     "--port",
                     str(floor_port),
                     "--public-url",
-                    public_url,
+                    first.url,
                     "--auth-token",
                     AUTH_TOKEN,
                 ],
@@ -413,68 +469,85 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         for url in (
-            public_url + "/healthz",
+            *(target.url + "/healthz" for target in bots),
             f"http://127.0.0.1:{bare_port}/",
             f"http://127.0.0.1:{floor_port}/",
         ):
             await wait_http(url)
 
-        workload = Workload(public_url)
         today = date.today()
         results: list[Result] = []
         for round_ in range(args.rounds):
-            waves = range(round_ * args.waves, (round_ + 1) * args.waves)
-            phones = [guest_phone(w, i) for w in waves for i in range(HOMES)]
-            if round_ == 0:
-                phones += [host_phone(k) for k in range(HOMES)]
-            await workload.warm_up(phones)
-            request_file = folder / f"round{round_}.txt"
-            request_file.write_text(
-                "\n".join(workload.waves(waves.start, args.waves, today)) + "\n"
-            )
-            for target, url in (
-                ("baseline", f"http://127.0.0.1:{bare_port}"),
-                ("bot", public_url),
-                ("floor", f"http://127.0.0.1:{floor_port}"),
-            ):
-                result = replace(run_wrk(target, url, request_file, args.duration), round=round_)
-                if target == "bot" and result.wrapped:
-                    print("warning: the bot answered every request in the file; raise --waves")
+            files: dict[str, Path] = {}
+            for target in bots:
+                if args.mix == "browse":
+                    phones = [browse_phone(round_, i) for i in range(BROWSE_GUESTS)]
+                else:
+                    waves = range(round_ * args.waves, (round_ + 1) * args.waves)
+                    phones = [guest_phone(w, i) for w in waves for i in range(HOMES)]
+                    if round_ == 0:
+                        phones += [host_phone(k) for k in range(HOMES)]
+                # Each bot signs its own cookies, and the signature covers its own URL.
+                target.workload.counter = 0
+                await target.workload.warm_up(phones)
+                lines = (
+                    browse_lines(target.workload, round_)
+                    if args.mix == "browse"
+                    else target.workload.waves(round_ * args.waves, args.waves, today)
+                )
+                files[target.name] = folder / f"round{round_}-{target.name}.txt"
+                files[target.name].write_text("\n".join(lines) + "\n")
+            runs = [
+                ("baseline", f"http://127.0.0.1:{bare_port}", files[first.name]),
+                *((target.name, target.url, files[target.name]) for target in bots),
+                ("floor", f"http://127.0.0.1:{floor_port}", files[first.name]),
+            ]
+            for name, url, request_file in runs:
+                result = replace(run_wrk(name, url, request_file, args.duration), round=round_)
+                if name.startswith("bot") and result.wrapped:
+                    print(f"warning: {name} answered every request in the file; raise --waves")
                 results.append(result)
                 print(
-                    f"round {round_ + 1} {target:8} {result.rate:9.0f} req/s"
+                    f"round {round_ + 1} {name:8} {result.rate:9.0f} req/s"
                     f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                    f"  max {result.max_ms:7.2f} ms"
                     f"  ({result.requests} requests, {result.errors} non-2xx)",
                     flush=True,
                 )
 
-        rss = bot.rss_mb()
+        assert first.proc is not None
+        rss = first.proc.rss_mb()
         async with (
             aiohttp.ClientSession() as session,
             session.get(
-                public_url + "/admin/api/reservations?limit=1000",
+                first.url + "/admin/api/reservations?limit=1000",
                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             ) as r,
         ):
             reservations = await r.json()
 
-        async def restart_bot(log: str, **seed: Any) -> tuple[Proc, list[tuple[int, int]]]:
-            """Stop the bot, seed the database while nobody holds it in memory, start again."""
-            bot.stop()
-            procs.remove(bot)
-            seeded = await prepare_database(config, False, **seed)
-            started = Proc.start(
-                "bot", [sys.executable, "run.py", "--config", str(config)], folder / log
-            )
-            procs.append(started)
-            await wait_http(public_url + "/healthz")
-            return started, seeded
+        async def restart_bot(log: str, **seed: Any) -> list[tuple[int, int]]:
+            """Stop the first bot, seed its database while nobody holds it in memory, start
+            it again."""
+            assert first.proc is not None
+            first.proc.stop()
+            procs.remove(first.proc)
+            seeded = await prepare_database(first.config, False, **seed)
+            first.proc = Proc.start("bot", bot_command(first.config), folder / log)
+            procs.append(first.proc)
+            await wait_http(first.url + "/healthz")
+            return seeded
 
+        for target in bots[1:]:  # the rest of the run measures the first bot alone
+            assert target.proc is not None
+            target.proc.stop()
+            procs.remove(target.proc)
         # The host-accept path alone: hosts accepting seeded pending requests by reference.
-        bot, pending = await restart_bot(
-            "bot-accept.log", outbox=0, pending_per_home=args.accepts // HOMES
+        pending = await restart_bot(
+            "bot-accept.log", outbox=0, pending_per_home=args.accepts // homes, homes=homes
         )
         accept_file = folder / "accept.txt"
+        workload = first.workload
         accept_file.write_text(
             "\n".join(
                 workload.line(
@@ -484,7 +557,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             )
             + "\n"
         )
-        accept = run_wrk("accept", public_url, accept_file, args.duration)
+        accept = run_wrk("accept", first.url, accept_file, args.duration)
         print(
             f"host-accept path {accept.rate:9.0f} req/s  p50 {accept.p50_ms:6.2f} ms"
             f"  p99 {accept.p99_ms:6.2f} ms  ({accept.requests} requests, {accept.errors} non-2xx)"
@@ -493,7 +566,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
         # The outbox drain: queue many messages while the bot is stopped, count deliveries.
         before = await api_count(api_url)
-        bot, _ = await restart_bot("bot-drain.log", outbox=args.drain)
+        await restart_bot("bot-drain.log", outbox=args.drain, homes=homes)
         drain_rate = await measure_drain(api_url, before, args.drain)
 
         def median(target: str, field: str) -> float:
@@ -505,7 +578,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             rates = {(r.round, r.target): r.rate for r in results}
             return [round(rates[k, target] / rates[k, reference], 3) for k in range(args.rounds)]
 
+        def figures(name: str) -> dict[str, Any]:
+            return {
+                "rps": round(median(name, "rate")),
+                "p50_ms": round(median(name, "p50_ms"), 2),
+                "p99_ms": round(median(name, "p99_ms"), 2),
+                "max_ms": round(median(name, "max_ms"), 2),
+                "p99_ms_by_round": [r.p99_ms for r in results if r.target == name],
+                "max_ms_by_round": [r.max_ms for r in results if r.target == name],
+                "to_baseline": round(median(name, "rate") / median("baseline", "rate"), 3),
+                "to_baseline_by_round": by_round(name, "baseline"),
+                "non_2xx": sum(r.errors for r in results if r.target == name),
+            }
+
         summary = {
+            "mix": args.mix,
             "durability": args.durability,
             "big_database": args.big,
             "rounds": args.rounds,
@@ -515,6 +602,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bot_rps": round(median("bot", "rate")),
             "bot_p50_ms": round(median("bot", "p50_ms"), 2),
             "bot_p99_ms": round(median("bot", "p99_ms"), 2),
+            "bot_max_ms": round(median("bot", "max_ms"), 2),
             "floor_p99_ms": round(median("floor", "p99_ms"), 2),
             "bot_to_baseline": round(median("bot", "rate") / median("baseline", "rate"), 3),
             "bot_to_floor": round(median("bot", "rate") / median("floor", "rate"), 3),
@@ -523,6 +611,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bot_to_floor_by_round": by_round("bot", "floor"),
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
+            "bots": {target.durability: figures(target.name) for target in bots},
             "accept_rps": round(accept.rate),
             "accept_p99_ms": round(accept.p99_ms, 2),
             "outbox_drain_per_s": round(drain_rate),
@@ -544,7 +633,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median taken)")
     parser.add_argument("--waves", type=int, default=6, help="waves of 500 guests per bot round")
     parser.add_argument("--duration", type=int, default=10, help="seconds per baseline/floor run")
-    parser.add_argument("--durability", choices=["normal", "full"], default="normal")
+    parser.add_argument(
+        "--durability",
+        choices=["normal", "full", "both"],
+        default="normal",
+        help="both: a bot in each mode, side by side in every round",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=["booking", "browse"],
+        default="booking",
+        help="booking: 500 homes, guests booking and hosts answering; browse: 12 homes, "
+        "2,000 guests a round browsing (issue 16)",
+    )
     parser.add_argument(
         "--big",
         action="store_true",
@@ -576,9 +677,20 @@ def main() -> None:
         ),
         ("bot (full turns)", summary["bot_rps"], summary["bot_p99_ms"], summary["bot_to_baseline"]),
     ]
+    if summary["durability"] == "both":
+        rows[2:] = [
+            (f"bot, durability {mode}", bot["rps"], bot["p99_ms"], bot["to_baseline"])
+            for mode, bot in summary["bots"].items()
+        ]
     print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, rate, p99, ratio in rows:
         print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
+    for mode, bot in summary["bots"].items():
+        rounds = ", ".join(f"{v:.1f}" for v in bot["p99_ms_by_round"])
+        print(
+            f"bot, durability {mode}: p50 {bot['p50_ms']} ms, p99 {bot['p99_ms']} ms, max"
+            f" {bot['max_ms']} ms; p99 by round {rounds}"
+        )
     print(
         "bot / baseline round by round "
         + ", ".join(f"{ratio:.3f}" for ratio in summary["bot_to_baseline_by_round"])

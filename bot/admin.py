@@ -121,8 +121,9 @@ async def properties(request: web.Request) -> web.Response:
 
 async def add_property(request: web.Request) -> web.Response:
     """List a home for a host: JSON {host_phone, title, place, description, nightly_price,
-    image_url?, host_name?} -> 201 with the new home's id. `run.py add-home` uses it while the
-    service runs, so the home is live at once."""
+    image_url?, host_name?} -> 201 with the new home's id, title and host. The same host and
+    title is one home: listed already, it is 200 with `existing: true` and nothing changes.
+    `run.py add-home` uses it while the service runs, so the home is live at once."""
     services = request.config_dict[SERVICES]
     try:
         facts = await request.json()
@@ -147,9 +148,23 @@ async def add_property(request: web.Request) -> web.Response:
     )
     if problems:
         raise web.HTTPBadRequest(text="; ".join(problems))
-    home, out = services.turns.world.add_home(home.host_phone, host_name, home, services.clock())
-    await services.db.write(out)
-    return web.json_response({"id": home.id}, status=201)
+    world = services.turns.world
+    found = world.home_titled(home.host_phone, home.title)
+    if found is None:
+        home, out = world.add_home(home.host_phone, host_name, home, services.clock())
+        await services.db.write(out)
+    host = world.person(home.host_phone)
+    listed = found or home
+    return web.json_response(
+        {
+            "id": listed.id,
+            "title": listed.title,
+            "host_phone": listed.host_phone,
+            "host_name": host.name if host else None,
+            "existing": found is not None,
+        },
+        status=201 if found is None else 200,
+    )
 
 
 async def load_demo_homes(request: web.Request) -> web.Response:

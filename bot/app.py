@@ -204,6 +204,7 @@ async def _services(
         ),
         max_nights=config.booking.max_nights,
         timezone=config.booking.timezone,
+        same_day_until_hour=config.booking.same_day_until_hour,
         idle=idle,
         clock=clock,
         on_queued=outbox.wake,

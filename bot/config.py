@@ -60,6 +60,9 @@ class BookingConfig:
     request_ttl_hours: float = 24.0
     # Dates people text ("tomorrow", "Dec 3") are read in this zone.
     timezone: str = "UTC"
+    # A stay can start today ("tonight", "today for 2 nights") until this hour, local time in
+    # `timezone`; from then on check-in is from tomorrow. 0 turns same-day stays off.
+    same_day_until_hour: int = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,8 @@ def _checked(config: Config) -> Config:
         raise ConfigError("[server] port must be between 1 and 65535")
     if config.booking.max_nights < 1:
         raise ConfigError("[booking] max_nights must be at least 1")
+    if not 0 <= config.booking.same_day_until_hour <= 24:
+        raise ConfigError("[booking] same_day_until_hour must be an hour from 0 to 24")
     if config.booking.request_ttl_hours <= 0 or config.session.idle_hours <= 0:
         raise ConfigError("[booking] request_ttl_hours and [session] idle_hours must be positive")
     if config.server.drain_seconds < 0:

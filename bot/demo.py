@@ -90,10 +90,9 @@ DEMO_HOMES = (
 
 async def load_demo(world: World, db: Database, public_url: str, now: datetime) -> list[Property]:
     """List the demo homes that are not listed yet; returns the homes added."""
-    listed = {(home.host_phone, home.title) for home in world.properties.values()}
     added: list[Property] = []
     for demo in DEMO_HOMES:
-        if (demo.host_phone, demo.title) in listed:
+        if world.home_titled(demo.host_phone, demo.title) is not None:
             continue
         home = Property(
             0,

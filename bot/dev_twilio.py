@@ -39,6 +39,8 @@ class DevTwilio:
         self.printer = printer
         self.messages: list[dict[str, Any]] = []
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        # Twilio's blocklist (the simulator's): (to, from) pairs it refuses with 21610.
+        self.blocks: Callable[[str, str], bool] = lambda to, from_: False
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -77,6 +79,8 @@ class DevTwilio:
             return _error(400, 21603, "A 'From' phone number is required.")
         if not body and not media:
             return _error(400, 21602, "Message body is required.")
+        if self.blocks(to, from_):
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
         now = email.utils.format_datetime(datetime.now(UTC))
         sid = "SM" + secrets.token_hex(16)
         message = {

@@ -27,7 +27,13 @@ def setup_routes(
     # The operator console's pages; /admin/api above is matched first and keeps its own auth.
     app.add_subapp("/admin", console_app())
     app.router.add_static("/static/", STATIC)
+    # Pages name /static/favicon.svg; a client that asks for the old default path finds it too.
+    app.router.add_get("/favicon.ico", favicon)
     if dev_twilio is not None:
         app.add_routes(dev_twilio.routes())
     if simulator is not None:
         simulator.setup(app)  # dev mode's phone simulator at / and /simulator
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml"})

@@ -90,6 +90,7 @@ class TurnRunner:
         max_nights: int,
         timezone: str,
         idle: timedelta,
+        same_day_until_hour: int = 0,
         clock: Callable[[], datetime],
         on_queued: Callable[[], None],
         handled_sids: Iterable[str] = (),
@@ -102,6 +103,7 @@ class TurnRunner:
         self.locks = PairLocks()
         self.max_nights = max_nights
         self.zone = ZoneInfo(timezone)
+        self.same_day_until_hour = same_day_until_hour
         self.idle = idle
         self.clock = clock
         self.on_queued = on_queued
@@ -160,7 +162,9 @@ class TurnRunner:
             log.info("ignored a session cookie that does not name this pair's conversation")
         if conversation is None:
             conversation = world.new_conversation(sms.bot_phone, sms.phone, now)
-        rules = Rules(now, now.astimezone(self.zone).date(), self.max_nights)
+        local = now.astimezone(self.zone)
+        same_day = local.hour < self.same_day_until_hour  # a stay may still start today
+        rules = Rules(now, local.date(), self.max_nights, same_day)
         try:
             decision = decide(Inbound(sms.phone, sms.body, sms.media), conversation, world, rules)
         except Exception:

@@ -24,6 +24,10 @@ from storage.queries import Snapshot
 OPEN = ("pending", "confirmed")
 
 
+def _title_key(title: str) -> str:
+    return " ".join(title.casefold().split())
+
+
 class StaleDecision(RuntimeError):
     """A decision about a reservation that has changed since: refused, nothing performed."""
 
@@ -77,6 +81,15 @@ class World:
 
     def homes_of(self, phone: str) -> Sequence[Property]:
         return [self.properties[i] for i in sorted(self._homes_of.get(phone, ()))]
+
+    def home_titled(self, host_phone: str, title: str) -> Property | None:
+        """The host's home of this title, if listed already: the same host and title is one
+        home (case and spacing aside), so listing it again changes nothing."""
+        wanted = _title_key(title)
+        for home in self.homes_of(host_phone):
+            if _title_key(home.title) == wanted:
+                return home
+        return None
 
     def search_index(self) -> HomeSearch:
         # Built once: LIST <words> searches every listed home.
@@ -143,8 +156,9 @@ class World:
             decision.opted_out is not None and decision.opted_out != person.opted_out
         ):
             person.name = decision.name or person.name
-            if decision.opted_out is not None:
+            if decision.opted_out is not None and decision.opted_out != person.opted_out:
                 person.opted_out = decision.opted_out
+                out.append(writes.opt_change(person.id, person.opted_out, "keyword", turn.at))
             out.append(writes.update_person(person, turn.at))
 
         state_before = conversation.state
@@ -203,6 +217,7 @@ class World:
         if not person.opted_out:
             person.opted_out = True
             out.append(writes.update_person(person, now))
+            out.append(writes.opt_change(person.id, True, "twilio", now))
         return out
 
     def add_home(

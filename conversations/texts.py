@@ -17,14 +17,26 @@ NEXT = "Send LIST for homes, MY for your trips, HELP for more."
 
 WELCOME = "Welcome to Airtng: book vacation homes by text. " + NEXT
 HELP_GUEST = (
-    "Airtng: LIST homes, LIST <words> <dates> to search, a number to see one, BOOK it, "
-    "MY trips, WITHDRAW <ref>, MENU, HOST lists yours. STOP ends texts."
+    'Airtng: LIST or "cabins Dec 3-7"; a number or "the 2nd one"; "how much?"; BOOK or '
+    '"book it"; MY trips; WITHDRAW <ref>; MENU; HOST lists yours. STOP ends texts.'
 )
 HELP_HOST = (
-    "Airtng hosts: REQUESTS, ACCEPT <ref>, REJECT <ref>, HOMES, PAUSE/RESUME/PHOTO <n>, "
-    "PRICE <n> <$>, HOST adds a home. Guests: LIST, BOOK, MY. STOP ends texts."
+    'Airtng hosts: REQUESTS; ACCEPT <ref> or "yes 12"; REJECT <ref> or "no, sorry"; HOMES; '
+    "PAUSE/RESUME/PHOTO <n>; PRICE <n> <$>; HOST adds a home. STOP ends texts."
 )
 NOT_UNDERSTOOD = "Sorry, I didn't get that. " + NEXT
+NOT_UNDERSTOOD_VIEWING = (
+    'Sorry, I didn\'t get that. Send BOOK to ask for this home, a question like "how much?", '
+    "or LIST for others."
+)
+NOT_UNDERSTOOD_BROWSING = (
+    "Sorry, I didn't get that. Send a number to see a home, MORE for more, or a place and "
+    'dates like "Malibu Dec 3-7".'
+)
+# Greetings, thanks and small talk after the first message: short, and what to send next.
+GREETING = 'Hi! Send LIST for homes, or tell me a place and dates, like "Malibu Dec 3-7".'
+THANKED = "You're welcome! " + NEXT
+SMALL_TALK = "I'm the Airtng bot: I find vacation homes and send your requests to hosts. " + NEXT
 EMPTY = "Your message was empty. " + NEXT
 MENU = "Back to the start. " + NEXT
 WELCOME_BACK = "Welcome back to Airtng, you will get our texts again. " + NEXT
@@ -40,9 +52,12 @@ NO_LIST = "Send LIST first to see homes, then a number to see one."
 NOT_IN_LIST = "There is no home {n} in the list. Send a number from 1 to {last}, or LIST."
 HOME_GONE = "That home is not available now. Send LIST for the homes there are now."
 BOOK_WHICH = "Which home? Send LIST, then BOOK and the home's number, like BOOK 2."
+WHICH_NAMED = 'No home here is called "{words}". Send LIST to see the homes, then a number.'
+ASK_WHICH_HOME = "Which home do you mean? Send LIST, then a number to see one and ask again."
 OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
 
 ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
+ASK_START = 'Booking {title} for {nights} {night_word}. From which day? Like "Dec 3". MENU to stop.'
 DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
 DATES_PASSED = 'Those dates have passed. Which dates now for {title}? Like "Dec 3-7", or MENU.'
 DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."
@@ -52,14 +67,28 @@ ASK_MESSAGE = (
     "who you are, why you travel."
 )
 MESSAGE_EMPTY = "Please write a few words for the host, or MENU to stop."
+# A bare yes at the note step is not a note: the guest is asked for the note itself.
+NOTE_AGAIN = (
+    'Please write the note itself, like "We are two, quiet, here for the beach", or SKIP to '
+    "send none. MENU to stop."
+)
 ASK_NAME = "And what name should the host see? (MENU to stop)"
 NAME_BAD = "Please send just your name (up to 40 letters), or MENU to stop."
+NAME_AGAIN = 'What name should the host see? Send just the name, like "Ana". MENU to stop.'
+
 SUMMARY = (
     '{title}, {dates} ({nights} {night_word}), ${total}, as {name}: "{message}". '
     "Send SEND to ask the host, or MENU to drop it."
 )
+SUMMARY_NO_NOTE = (
+    "{title}, {dates} ({nights} {night_word}), ${total}, as {name}, no note. "
+    "Send SEND to ask the host, or MENU to drop it."
+)
 NOTHING_TO_SEND = "There is no request to send. Send LIST, pick a home, then BOOK."
-CONFIRM_WHAT = "Send SEND to send your request to the host, or MENU to drop it."
+CONFIRM_WHAT = (
+    'Send SEND (or "yes") to send your request to the host, MENU (or "no") to drop it, or new '
+    'dates like "Dec 4-8".'
+)
 SENT = "Request {ref} sent to the host of {title}. I'll text you their answer. MY shows your trips."
 
 NO_TRIPS = "You have no requests or stays yet. Send LIST to find a home."
@@ -78,6 +107,19 @@ HOST_REJECTED = "You rejected request {ref} ({guest}, {dates}). {more}"
 HOST_MORE_PENDING = "{count} more pending: send REQUESTS."
 HOST_ALL_DONE = "No more pending: REQUESTS lists new ones."
 HOST_ALSO_CLOSED = " Declined as overlapping: {refs}."
+# A host's text that decides nothing: a hedge, a question, anything unclear. Never a guess.
+HOST_UNDECIDED_ONE = (
+    "Nothing is decided yet on request {ref} ({guest}, {dates}). Reply ACCEPT {ref} or "
+    "REJECT {ref} when you know."
+)
+HOST_UNDECIDED = "Nothing is decided yet. Pending: {items}. Reply ACCEPT <ref> or REJECT <ref>."
+# Questions are not passed on to guests: the host has the guest's note, and decides.
+HOST_QUESTION_ONE = (
+    'I can\'t pass questions on, so nothing is decided. {guest} wrote: "{note}" Reply '
+    "ACCEPT {ref} or REJECT {ref}."
+)
+HOST_GREETING = "Hi! Pending: {items}. Reply ACCEPT <ref> or REJECT <ref>."
+HOST_THANKED = "You're welcome! Pending: {items}. Reply ACCEPT <ref> or REJECT <ref>."
 HOST_OVERLAP = (
     "Request {ref} overlaps a confirmed stay at {title}, so it can't be accepted. "
     "Send REJECT {ref}."
@@ -152,6 +194,10 @@ REMINDER = (
     "Reply ACCEPT {ref} or REJECT {ref}"
 )
 
+NEW_REQUEST_NO_NOTE = (
+    "New request {ref}: {title}, {dates} ({nights} {night_word}) from {guest}, no note. "
+    "Reply ACCEPT {ref} or REJECT {ref}"
+)
 NEW_REQUEST = (
     'New request {ref}: {title}, {dates} ({nights} {night_word}) from {guest}: "{message}" '
     "Reply ACCEPT {ref} or REJECT {ref}"
@@ -177,6 +223,28 @@ HOST_TOLD_EXPIRED = (
     "Request {ref} for {title} ({dates}) expired without an answer. REQUESTS shows the rest."
 )
 
+# Answers to questions about a home: a fact the bot has, then what to send next.
+FACT_PRICE = "{title} is ${price} a night."
+FACT_PRICE_TOTAL = "{title} is ${price} a night: ${total} for {dates} ({nights} {night_word})."
+FACT_PLACE = "{title} is in {place}."
+FACT_PHOTO = "Here is {title} again."
+FACT_NO_PHOTO = "{title} has no photo yet."
+FACT_FREE = "{title} is free {dates}: {nights} {night_word}, ${total}."
+FACT_BUSY = "Sorry, {title} is booked on some nights of {dates}."
+FACT_WHICH_DATES = 'For which dates? Ask like "free Dec 3-7?".'
+FACT_UNKNOWN = "I don't know that about {title}; the host does: ask in your note."
+THEN_BOOK = "Send BOOK to ask for it, or LIST."
+THEN_BOOK_DATES = "Send BOOK to ask for it then, or LIST."
+THEN_OTHER_DATES = "Send other dates to check, or LIST."
+# The same fact inside the booking form ends with the step's question instead.
+THEN_STEP = {
+    "asking_dates": 'Which dates? Like "Dec 3-7".',
+    "asking_message": "Now your note for the host.",
+    "asking_name": "Now the name the host should see.",
+    "confirming": "Send SEND to ask the host, or MENU.",
+}
+DATES_NEED_START = 'From which day? Send e.g. "Dec 3 for {nights} {night_word}", or LIST.'
+
 STATUS_WORDS = {
     "pending": "waiting for the host",
     "confirmed": "confirmed",
@@ -195,6 +263,15 @@ NAME_CHARS = 40
 def shorten(text: str, limit: int) -> str:
     text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def sentence(text: str) -> str:
+    """Free text that another sentence follows: ended with a full stop unless it ends already
+    ("On the sand, sleeps 4" -> "On the sand, sleeps 4."; "Sleeps 4!" and "..." are kept)."""
+    text = text.rstrip()
+    if not text or text[-1] in ".!?" or text[-2:] in ('."', ".)", '!"', '?"'):
+        return text
+    return text + "."
 
 
 @lru_cache(maxsize=4096)
@@ -234,7 +311,7 @@ def list_page(
 def home_details(number: int, home: Property) -> str:
     return (
         f"{number} {shorten(home.title, TITLE_CHARS)}, {shorten(home.place, 30)}, "
-        f"${home.nightly_price}/night. {shorten(home.description, DESCRIPTION_CHARS)} "
+        f"${home.nightly_price}/night. {sentence(shorten(home.description, DESCRIPTION_CHARS))} "
         "Send BOOK to ask for it, or LIST."
     )
 

@@ -311,6 +311,13 @@ def overview(conn: sqlite3.Connection, today: str, week: str, chart_from: str) -
                 since,
             ),
         }
+        changes = conn.execute(
+            "SELECT opted_out, COUNT(*) FROM opt_changes WHERE at >= ? AND source != 'migration'"
+            " GROUP BY opted_out",
+            (since,),
+        ).fetchall()
+        numbers[name]["opt_outs"] = dict(changes).get(1, 0)
+        numbers[name]["opt_ins"] = dict(changes).get(0, 0)
     numbers["opted_out"] = count("SELECT COUNT(*) FROM people WHERE opted_out = 1")
     numbers["per_day"] = dict(
         conn.execute(

@@ -197,7 +197,8 @@ def admin_reservations(
 ) -> list[dict[str, Any]]:
     sql = (
         "SELECT r.id, r.status, r.property_id, p.title AS property_title, g.phone AS guest_phone,"
-        " h.phone AS host_phone, r.check_in, r.check_out, r.message, r.created_at, r.updated_at"
+        " g.name AS guest_name, h.phone AS host_phone, h.name AS host_name, r.check_in,"
+        " r.check_out, r.message, r.created_at, r.updated_at"
         " FROM reservations r JOIN properties p ON p.id = r.property_id"
         " JOIN people g ON g.id = r.guest_id JOIN people h ON h.id = p.host_id"
     )

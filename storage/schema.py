@@ -203,6 +203,21 @@ MIGRATIONS: list[str] = [
         INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
     END;
     """,
+    # 6: opt-outs and opt-ins as events, so the console counts how many happened in a period
+    # (people.opted_out only says who is opted out now: three who stopped and came back count
+    # nothing there). People opted out before this migration count from their last change.
+    """
+    CREATE TABLE opt_changes (
+        id        INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id),
+        opted_out INTEGER NOT NULL CHECK (opted_out IN (0, 1)),   -- 1: out, 0: back in
+        source    TEXT NOT NULL,   -- keyword | twilio (a 21610 refusal) | migration
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX opt_changes_by_at ON opt_changes(at);
+    INSERT INTO opt_changes (person_id, opted_out, source, at)
+        SELECT id, 1, 'migration', updated_at FROM people WHERE opted_out = 1;
+    """,
 ]
 
 

@@ -50,6 +50,15 @@ def update_person(person: Person, at: datetime) -> Write:
     )
 
 
+def opt_change(person_id: int, opted_out: bool, source: str, at: datetime) -> Write:
+    """An opt-out (or an opt-in) as it happened: `source` is "keyword" (the person texted it)
+    or "twilio" (Twilio refused a message with 21610)."""
+    return Write(
+        "INSERT INTO opt_changes (person_id, opted_out, source, at) VALUES (?, ?, ?, ?)",
+        (person_id, int(opted_out), source, stamp(at)),
+    )
+
+
 def add_property(home: Property, host_id: int, at: datetime) -> Write:
     return Write(
         "INSERT INTO properties (id, host_id, title, place, description, image_url,"

@@ -3,9 +3,10 @@
     problems = validate_create_message(recorded.form, account_sid)   # [] when Twilio accepts it
     assert validate_message_resource(response_json) == []
 
-It owns the reading of ../shared/twilio/twilio_api_v2010.json (Twilio's OpenAPI 3.0.1
-description of the 2010-04-01 API): the POST Messages.json request body
-(``CreateMessageRequest``, form-encoded) and the ``api.v2010.account.message`` resource. Schemas
+It owns the reading of Twilio's OpenAPI 3.0.1 description of the 2010-04-01 API, as the slice
+in tests/twilio_spec/ (derived from the published description by tests/twilio_spec/derive.py,
+which says where it came from): the POST Messages.json request body (``CreateMessageRequest``,
+form-encoded) and the ``api.v2010.account.message`` resource. Schemas
 are checked with openapi-schema-validator's OAS 3.0 dialect (``nullable`` and friends), with
 ``$ref`` resolved through a ``referencing`` registry holding the whole spec.
 """
@@ -18,7 +19,6 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +26,8 @@ from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+
+from tests.twilio_spec.derive import SLICE
 
 __all__ = [
     "SPEC_PATH",
@@ -35,7 +37,7 @@ __all__ = [
     "validate_message_resource",
 ]
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
+SPEC_PATH = SLICE
 _SPEC_URI = "urn:twilio:api-v2010"
 _MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 _FORM = "application/x-www-form-urlencoded"

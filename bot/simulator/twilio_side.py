@@ -10,7 +10,9 @@ Each text is a real HTTP POST of the form fields Twilio sends, signed with the a
 token by the twilio library (X-Twilio-Signature), carrying the cookies Twilio keeps for the
 From/To pair (at most 4 hours). The answer is read as Twilio documents it: TwiML's <Message>s go
 to their `to` (default: the sender), a text/plain answer is texted back as is, and anything but
-a 2xx answer texts nothing.
+a 2xx answer texts nothing. Twilio's own keywords are Twilio's (`Keywords`): a whole-message
+STOP (or CANCEL, QUIT...) blocks the pair and gets Twilio's own reply, START opts back in, HELP
+gets Twilio's short help beside the bot's; the message is forwarded to the bot all the same.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ COOKIE_LIFETIME_SECONDS = 4 * 3600
 # Twilio gives up on a webhook after 15 seconds (error 11200) and texts nothing.
 WEBHOOK_TIMEOUT_SECONDS = 15.0
 TWIML_TYPES = ("text/xml", "application/xml", "text/html")
+# Punctuation around a keyword ("Stop.", "'cancel'") is not part of it: the bot reads it so
+# too (SPEC §3), and the two must agree on who opted out.
+_EDGES = " \t\r\n.,;:!?'\"()[]{}<>*_~`-"
+# Twilio's default keyword handling on long codes and toll-free numbers, and its replies.
+OPT_OUT = "opt_out"
+OPT_IN = "opt_in"
+HELP = "help"
+KEYWORDS = {
+    **dict.fromkeys(
+        ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"), OPT_OUT
+    ),
+    **dict.fromkeys(("start", "unstop", "yes"), OPT_IN),
+    **dict.fromkeys(("help", "info"), HELP),
+}
+CARRIER_REPLIES = {
+    OPT_OUT: "You have successfully been unsubscribed. You will not receive any more messages"
+    " from this number. Reply START to resubscribe.",
+    OPT_IN: "You have successfully been re-subscribed to messages from this number. Reply HELP"
+    " for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+    HELP: "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +67,7 @@ class Text:
     from_: str
     body: str
     media: tuple[str, ...] = ()
+    by_carrier: bool = False  # Twilio's own reply to a keyword, not the bot's
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +88,40 @@ class BotLine:
     bot_number: str
     account_sid: str
     auth_token: str
+
+
+class Keywords:
+    """Twilio's blocklist: the phones that texted STOP to a number, until they opt back in.
+
+    Only the keyword alone counts ("stop please" is a text like any other). Twilio answers an
+    opt-out and a START or UNSTOP every time; YES is also a word of conversations (a guest
+    confirming), so it gets Twilio's reply only when it does opt the phone back in; HELP gets
+    Twilio's help only while the phone is not opted out, as Twilio does.
+    """
+
+    def __init__(self) -> None:
+        self._blocked: set[tuple[str, str]] = set()  # (phone, bot number)
+
+    def blocks(self, phone: str, bot_number: str) -> bool:
+        return (phone, bot_number) in self._blocked
+
+    def hear(self, sender: str, bot_number: str, body: str) -> Text | None:
+        """Take a text a phone sent the number; Twilio's own reply to it, if it has one."""
+        word = " ".join(body.split()).strip(_EDGES).casefold()
+        kind = KEYWORDS.get(word)
+        pair = (sender, bot_number)
+        was_blocked = pair in self._blocked
+        if kind == OPT_OUT:
+            self._blocked.add(pair)
+        elif kind == OPT_IN:
+            self._blocked.discard(pair)
+            if word == "yes" and not was_blocked:
+                return None
+        elif kind == HELP and was_blocked:
+            return None
+        if kind is None:
+            return None
+        return Text(sender, bot_number, CARRIER_REPLIES[kind], by_carrier=True)
 
 
 class CookieJar:
@@ -206,9 +264,12 @@ def parse_answer(status: int, content_type: str, text: str, sender: str, bot_num
 class Carrier:
     """Delivers phones' texts to the bot as Twilio does, one signed webhook each."""
 
-    def __init__(self, session: aiohttp.ClientSession, jar: CookieJar) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, jar: CookieJar, keywords: Keywords | None = None
+    ) -> None:
         self.session = session
         self.jar = jar
+        self.keywords = keywords or Keywords()
 
     async def text(
         self,
@@ -217,8 +278,19 @@ class Carrier:
         body: str,
         media: Sequence[tuple[str, str]] = (),
     ) -> Answer:
-        form = inbound_form(line, sender, body, media)
-        return await self.post(line, form)
+        """One text from `sender`: Twilio's own reply to a keyword first, then what the bot's
+        answer texts (to phones that have not opted out: Twilio refuses the rest, 21610)."""
+        own = self.keywords.hear(sender, line.bot_number, body)
+        answer = await self.post(line, inbound_form(line, sender, body, media))
+        texts = [text for text in answer.texts if not self.keywords.blocks(text.to, text.from_)]
+        problem = answer.problem
+        refused = sorted({text.to for text in answer.texts} - {text.to for text in texts})
+        if refused:
+            problem = (
+                f"Twilio refused the reply to {', '.join(refused)}: error 21610, the phone"
+                " replied STOP"
+            )
+        return Answer(answer.status, (*([own] if own else []), *texts), problem)
 
     async def post(self, line: BotLine, form: dict[str, str]) -> Answer:
         """POST one webhook form (signed, with the pair's cookies) and read the answer."""

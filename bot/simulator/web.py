@@ -37,7 +37,7 @@ from bot.demo import DEMO_HOMES
 from bot.dev_twilio import DevTwilio
 from bot.phones import NotAPhoneNumber, e164
 from bot.services import SERVICES
-from bot.simulator.twilio_side import BotLine, Carrier, CookieJar, Text
+from bot.simulator.twilio_side import BotLine, Carrier, CookieJar, Keywords, Text
 
 HERE = Path(__file__).parent
 GUEST_PHONE = "+15550001111"
@@ -58,6 +58,7 @@ IMAGE_SIGNATURES = (
     (b"GIF87a", "image/gif", ".gif"),
     (b"GIF89a", "image/gif", ".gif"),
 )
+CARRIER = "Twilio"  # the `via` of what Twilio itself texts (a reply to STOP, START, HELP)
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|gif|webp)$")
 
 
@@ -92,6 +93,10 @@ class Simulator:
             host.host_phone: f"Host {host.host_name} ({host.title})",
         }
         self.jar = CookieJar()
+        # Twilio's blocklist, shared with dev mode's REST API: it refuses texts to a phone
+        # that replied STOP (21610), as Twilio does.
+        self.keywords = Keywords()
+        dev_twilio.blocks = self.keywords.blocks
         self.events: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._ids = itertools.count(1)
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
@@ -189,7 +194,7 @@ class Simulator:
     def _carrier(self) -> Carrier:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        return Carrier(self._session, self.jar)
+        return Carrier(self._session, self.jar, self.keywords)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -294,7 +299,10 @@ class Simulator:
         )
 
     def _delivered(self, text: Text) -> Event:
-        return self.message(text.to, "in", text.body, text.media, "TwiML")
+        # Twilio's own answer to a keyword is marked as the carrier's, as a phone shows it.
+        return self.message(
+            text.to, "in", text.body, text.media, CARRIER if text.by_carrier else "TwiML"
+        )
 
     async def _read_send(
         self, request: web.Request

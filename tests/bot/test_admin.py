@@ -32,7 +32,9 @@ RESERVATION_FIELDS = {
     "property_id",
     "property_title",
     "guest_phone",
+    "guest_name",
     "host_phone",
+    "host_name",
     "check_in",
     "check_out",
     "message",
@@ -131,6 +133,7 @@ async def test_reservations(bot: Bot) -> None:
     assert row["property_id"] == home["id"]
     assert row["property_title"] == "Beach House"
     assert (row["guest_phone"], row["host_phone"]) == (GUEST, HOST)
+    assert (row["guest_name"], row["host_name"]) == ("Ann", "Hana")
     check_in, check_out = date.fromisoformat(row["check_in"]), date.fromisoformat(row["check_out"])
     assert (check_out - check_in).days == 3
     assert row["message"] == "We love the sea."
@@ -249,6 +252,35 @@ async def test_adding_a_home_normalises_the_host_phone(bot: Bot) -> None:
     assert (row["id"], row["host_phone"], row["image_url"]) == (new_id, HOSTS[1], None)
     # Live at once: a guest sees it.
     assert "Lake Cottage" in await bot.phone(GUEST).ask("LIST")
+
+
+async def test_the_same_host_and_title_is_one_home(bot: Bot) -> None:
+    first = await bot.add_home(HOST, "Beach House", host_name="Hana", nightly_price=100)
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    again = {
+        "host_phone": HOST,
+        "title": "  beach   HOUSE ",  # case and spacing aside, the same title
+        "place": "Elsewhere",
+        "description": "Another text.",
+        "nightly_price": 999,
+    }
+    async with bot.session.post(
+        bot.url + "/admin/api/properties", json=again, headers=headers
+    ) as response:
+        assert response.status == 200
+        answer = await response.json()
+    assert answer == {
+        "id": first,
+        "title": "Beach House",
+        "host_phone": HOST,
+        "host_name": "Hana",
+        "existing": True,
+    }
+    (home,) = await bot.admin("/admin/api/properties")
+    assert (home["id"], home["place"], home["nightly_price"]) == (first, "Somewhere, CA", 100)
+    # Another host may list a home of that title: it is theirs.
+    other = await bot.add_home(HOSTS[1], "Beach House")
+    assert other != first
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,7 @@ def test_defaults_are_the_spec_defaults(tmp_path: Path) -> None:
     assert config.twilio.api_base_url == "https://api.twilio.com"
     assert config.booking.max_nights == 30
     assert config.booking.request_ttl_hours == 24
+    assert config.booking.same_day_until_hour == 18
     assert config.session.idle_hours == 4
     assert config.admin.token == ""
 
@@ -191,6 +192,7 @@ def test_an_unknown_key_or_section_is_an_error(tmp_path: Path, text: str, messag
         ("[booking]\nmax_nights = 0\n", "max_nights"),
         ("[booking]\nrequest_ttl_hours = -1\n", "request_ttl_hours"),
         ('[booking]\ntimezone = "Mars/Olympus"\n', "timezone"),
+        ("[booking]\nsame_day_until_hour = 25\n", "same_day_until_hour"),
         ("[session]\nidle_hours = 0\n", "idle_hours"),
         ('[storage]\ndurability = "sometimes"\n', "durability"),
         ("[outbox]\nmax_attempts = 0\n", "max_attempts"),
@@ -204,6 +206,7 @@ def test_an_unknown_key_or_section_is_an_error(tmp_path: Path, text: str, messag
         "nights",
         "ttl",
         "zone",
+        "same-day-hour",
         "idle",
         "durability",
         "attempts",

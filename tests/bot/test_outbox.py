@@ -276,6 +276,13 @@ async def test_21610_marks_the_person_opted_out(bot: Bot) -> None:
     replies = await host.text("START")
     assert len(replies) == 1 and replies[0].to == HOST
     assert (await host.ask("REQUESTS")).startswith(f"Pending: {ref} Beach House")
+    # Both changes are kept as events for the console: out by Twilio's word, back in by START.
+    changes = await bot.services.db.read(
+        lambda conn: conn.execute(
+            "SELECT opted_out, source FROM opt_changes ORDER BY id"
+        ).fetchall()
+    )
+    assert changes == [(1, "twilio"), (0, "keyword")]
 
 
 async def test_giving_up_after_max_attempts(

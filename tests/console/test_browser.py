@@ -28,6 +28,8 @@ async def test_sign_in_find_a_guest_see_the_photo_and_retry_a_failed_delivery(
 
     page = await browser.new_page(viewport={"width": 1100, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
+    missing: list[str] = []  # every request of every page answered, the favicon's too
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
     await page.goto(bot.url + "/admin/conversations")
     await expect(page.locator("h1")).to_have_text("Sign in")
     await page.fill("input[name=token]", ADMIN_TOKEN)
@@ -65,3 +67,8 @@ async def test_sign_in_find_a_guest_see_the_photo_and_retry_a_failed_delivery(
     await expect(page.locator("table.list tbody tr", has_text=HOST)).to_contain_text(
         re.compile(r"\b(sent|delivered)\b")
     )
+    await page.goto(bot.url + "/admin/reservations")
+    await expect(page.locator("table.list tbody tr").first).to_contain_text("Ann")  # a name
+    icon = await page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert icon == bot.url + "/static/favicon.svg"
+    assert missing == []

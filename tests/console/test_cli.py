@@ -81,9 +81,10 @@ async def test_reservations_are_listed_by_status(bot: Bot, tmp_path: Path) -> No
     assert code == 0, err
     (line,) = out.splitlines()
     assert line.startswith(f"{ref}\tpending\tBeach House\t")
-    assert f"guest {GUEST}" in line and f"host {HOST}" in line
+    # Names where the people gave them (the guest named herself while booking).
+    assert f"guest Ann {GUEST}" in line and f"host {HOST}" in line
     code, out, err = await run(tmp_path, "reservations", "--status", "confirmed")
-    assert (code, out) == (0, "")
+    assert (code, out) == (0, "no confirmed reservations\n")
 
 
 async def test_retention_empties_old_bodies_and_keeps_counts_and_bookings(

@@ -384,6 +384,22 @@ async def test_the_overview_counts_today_and_draws_the_chart(operator: Operator,
     assert "<script" not in page.text
 
 
+async def test_the_overview_counts_opt_outs_as_they_happened(operator: Operator, bot: Bot) -> None:
+    # Three people opt out and come back; a fourth opts out for good.
+    for n in range(3):
+        phone = bot.phone(f"+1555000300{n}")
+        await phone.ask("hello")
+        await phone.text("STOP")
+        await phone.ask("START")
+    await bot.phone("+15550003009").text("quit")
+    page = await operator.get("/admin")
+    assert '<td id="today-opt-outs">4</td>' in page.text
+    assert '<td id="week-opt-outs">4</td>' in page.text
+    assert '<td id="today-opt-ins">3</td>' in page.text
+    assert '<strong id="opted-out">1</strong>' in page.text  # who is opted out now
+    assert "even if they came back" in page.text  # the page says what the figures mean
+
+
 # -- redaction --------------------------------------------------------------------------------
 
 
@@ -416,3 +432,13 @@ async def test_redacting_a_person_replaces_their_number_and_texts_and_keeps_the_
         )
         is None
     )
+
+
+async def test_every_page_names_a_favicon_that_is_served(operator: Operator, bot: Bot) -> None:
+    page = await operator.get("/admin")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    for path in ("/static/favicon.svg", "/favicon.ico"):
+        async with bot.session.get(bot.url + path) as response:
+            assert response.status == 200, path
+            assert response.headers["Content-Type"] == "image/svg+xml"
+            assert (await response.text()).startswith("<svg")

@@ -93,8 +93,10 @@ def test_first_message_that_is_not_a_command_gets_the_welcome() -> None:
 
 def test_only_the_first_message_gets_the_welcome() -> None:
     guest = Chat(make_world(), GUEST)
-    guest.send("hi")
-    assert guest.ask("hello?") == texts.NOT_UNDERSTOOD
+    assert guest.ask("hi") == texts.WELCOME
+    # A second greeting gets a short, friendly answer that says what to send next.
+    assert guest.ask("hello?") == texts.GREETING
+    assert guest.ask("hi") == texts.GREETING
 
 
 def test_a_first_message_that_is_a_command_is_answered_as_the_command() -> None:
@@ -110,11 +112,16 @@ def test_an_empty_body_is_answered() -> None:
 
 def test_not_understood_says_what_can_be_sent() -> None:
     guest = Chat(make_world(), GUEST)
-    guest.send("LIST")
-    reply = guest.ask("what is this")
+    guest.send("hi")
+    reply = guest.ask("the quick brown fox jumps over it")
     assert reply == texts.NOT_UNDERSTOOD
     assert reply.startswith("Sorry, I didn't get that.")
     assert "LIST" in reply and "HELP" in reply
+    # In a list, what can be sent there: a number, MORE, a place and dates.
+    guest.send("LIST")
+    reply = guest.ask("the quick brown fox jumps over it")
+    assert reply == texts.NOT_UNDERSTOOD_BROWSING
+    assert reply.startswith("Sorry, I didn't get that.") and "MORE" in reply
 
 
 # -- LIST, MORE, numbers --------------------------------------------------------------------
@@ -995,9 +1002,14 @@ def test_a_guest_is_not_a_host(body: str) -> None:
     assert [r.body for r in decision.replies] == [texts.HOST_NOT_HOST]
 
 
-@pytest.mark.parametrize(
-    "body", ["no thanks", "nope", "not now", "No, thanks!", "reject it", "cancel 1", "N/A"]
-)
+def test_reject_it_rejects_the_only_pending_request() -> None:
+    world = host_world((GUEST, "Beach House", d(12, 3), d(12, 7)))
+    host = Chat(world, HOST)
+    host.send("hi")
+    assert host.send("reject it").changes == [(1, "rejected")]
+
+
+@pytest.mark.parametrize("body", ["no thanks", "nope", "not now", "No, thanks!", "cancel 1", "N/A"])
 def test_text_that_is_not_an_answer_never_rejects(body: str) -> None:
     world = host_world((GUEST, "Beach House", d(12, 3), d(12, 7)))
     host = Chat(world, HOST)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from conversations import texts
 from conversations.flow import STATES, Inbound, Outgoing, decide, expire
 from conversations.gsm7 import is_gsm7, segments
-from conversations.model import Conversation
+from conversations.model import Conversation, Property
 from tests.conversations.fakes import BOT, NOW, RULES, Chat, FakeWorld
 
 HOST = "+15550100001"
@@ -401,3 +401,18 @@ def test_only_lists_details_and_summaries_are_over_one_segment() -> None:
 def test_shorten_leaves_no_space_where_an_emoji_was() -> None:
     assert texts.shorten("Ana’s “Cabin” 🏡", 40) == 'Ana\'s "Cabin"'
     assert texts.shorten("Sea 🌊 view", 40) == "Sea view"
+
+
+@pytest.mark.parametrize(
+    ("description", "shown"),
+    [
+        ("On the sand, sleeps 4", "On the sand, sleeps 4. Send BOOK"),
+        ("On the sand, sleeps 4.", "On the sand, sleeps 4. Send BOOK"),
+        ("Sleeps 4!", "Sleeps 4! Send BOOK"),
+        ('Called "The Nest."', 'Called "The Nest." Send BOOK'),
+        ("x" * 300, "x" * 197 + "... Send BOOK"),
+    ],
+)
+def test_a_description_is_its_own_sentence_in_a_homes_details(description: str, shown: str) -> None:
+    home = Property(1, "+15550100001", "Beach House", "Malibu, CA", description, 250)
+    assert shown in texts.home_details(1, home)

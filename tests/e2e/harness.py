@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -307,7 +308,7 @@ class ServerProcess:
         image_url: str | None = None,
         host_name: str | None = None,
     ) -> int:
-        """`run.py add-home ...`; asserts it succeeded and printed the new home's id."""
+        """`run.py add-home ...`; asserts it succeeded and said which home it listed."""
         args = ["add-home", "--host", host, "--title", title, "--place", place]
         args += ["--description", description, "--price", str(price)]
         if image_url:
@@ -316,9 +317,11 @@ class ServerProcess:
             args += ["--host-name", host_name]
         done = await self.cli(*args)
         assert done.returncode == 0, f"add-home failed ({done.returncode}): {done.stderr}"
-        printed = done.stdout.strip().splitlines()
-        assert printed and printed[-1].isdigit(), f"add-home printed no id: {done.stdout!r}"
-        return int(printed[-1])
+        said = re.fullmatch(r'Listed home (\d+): "(.+)" in (.+), host (.+)\.\n', done.stdout)
+        assert said, f"add-home did not say what it listed: {done.stdout!r}"
+        assert said[2] == title and said[3].startswith(f"{place}, ${price} a night")
+        assert host in said[4] and (host_name is None or said[4].startswith(host_name))
+        return int(said[1])
 
     async def admin(self, path: str, *, token: str | None = None) -> Any:
         """GET an admin API path (e.g. "/admin/api/reservations"); asserts 200, returns JSON."""

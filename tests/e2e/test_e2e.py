@@ -1,7 +1,9 @@
 """The whole product as Twilio and its users see it: `python run.py --config <tmp>` in its own
 process, Twilio's REST API played by tests/twilio_api.py, phones texting through signed webhooks.
 
-One server and one story for the module, told in order: the operator lists homes with
+One server and one story for the module, told in order (each test is a chapter; run alone, a
+test first tells the chapters before it, so no test depends on which others ran): the operator
+lists homes with
 `run.py add-home`; a guest browses, views a home with its photo, books it; the host is texted and
 accepts; a second guest is rejected; a host with two pending requests answers by reference;
 overlapping requests are closed on accept; a replayed MessageSid changes nothing; a forged
@@ -12,10 +14,11 @@ has a server of its own: killed with SIGKILL, it restarts on its database.
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -73,10 +76,27 @@ class Story:
     def phone(self, number: str) -> Handset:
         return self.service.phone(number)
 
+    told: dict[str, BaseException | None] = field(default_factory=dict)  # chapter -> failure
+
     def ref(self, guest: str) -> int:
-        if guest not in self.refs:
-            pytest.skip(f"an earlier step did not create {guest}'s request")
         return self.refs[guest]
+
+    async def tell_through(self, last: Chapter) -> None:
+        """Tell every chapter up to `last` that was not told yet, in the story's order; the
+        chapter a test names is told by that test, so its own failure is its test's."""
+        for chapter in CHAPTERS[: CHAPTERS.index(last) + 1]:
+            name = chapter.__name__
+            if name in self.told:
+                failure = self.told[name]
+                if failure is not None and chapter is not last:
+                    raise AssertionError(f"an earlier chapter failed: {name}") from failure
+                continue
+            try:
+                await chapter(self)
+            except BaseException as error:
+                self.told[name] = error
+                raise
+            self.told[name] = None
 
     async def reservation(self, ref: int) -> dict[str, Any]:
         rows = await self.service.admin("/admin/api/reservations?limit=1000")
@@ -87,6 +107,21 @@ class Story:
     async def outbox_to(self, phone: str) -> list[dict[str, Any]]:
         rows = await self.service.admin("/admin/api/outbox?limit=1000")
         return [row for row in rows if row["to"] == phone]
+
+
+Chapter = Callable[[Story], Awaitable[None]]
+CHAPTERS: list[Chapter] = []
+
+
+def chapter(tell: Chapter) -> Chapter:
+    """A test that is one chapter of the story: the chapters before it are told first."""
+    CHAPTERS.append(tell)
+
+    @functools.wraps(tell)
+    async def test(story: Story) -> None:
+        await story.tell_through(tell)
+
+    return test
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -129,6 +164,7 @@ async def book(guest: Handset, search: str, title: str, dates: str, message: str
 # -- the operator lists homes ------------------------------------------------------------------
 
 
+@chapter
 async def test_operator_lists_homes_with_add_home(story: Story) -> None:
     server = story.service.server
     homes = [
@@ -165,6 +201,7 @@ async def test_operator_lists_homes_with_add_home(story: Story) -> None:
 # -- a guest browses, views, books; the host is texted and accepts ------------------------------
 
 
+@chapter
 async def test_guest_browses_pages_and_searches(story: Story) -> None:
     ana = story.phone(ANA)
     assert (await ana.ask("hello")).startswith("Welcome to Airtng")
@@ -188,6 +225,7 @@ async def test_guest_browses_pages_and_searches(story: Story) -> None:
     assert (await seed.ask("list loft")).startswith("Homes 1-1 of 1:\n1 City Loft")
 
 
+@chapter
 async def test_guest_views_a_home_with_its_photo(story: Story) -> None:
     ana = story.phone(ANA)
     answer = await ana.send(ana.form("1"))
@@ -202,6 +240,7 @@ async def test_guest_views_a_home_with_its_photo(story: Story) -> None:
     assert ana.twiml[-1].media == ["https://img.example.com/beach-house.jpg"]
 
 
+@chapter
 async def test_guest_books_with_dates_a_message_and_a_name(story: Story) -> None:
     ana = story.phone(ANA)
     assert await ana.ask("BOOK") == (
@@ -223,6 +262,7 @@ async def test_guest_books_with_dates_a_message_and_a_name(story: Story) -> None
     story.refs[ANA] = int(found.group(1))
 
 
+@chapter
 async def test_host_is_texted_by_rest(story: Story) -> None:
     ref = story.ref(ANA)
     host = story.phone(HOST_A)
@@ -239,6 +279,7 @@ async def test_host_is_texted_by_rest(story: Story) -> None:
     assert [r.channel for r in host.inbox] == ["rest"]
 
 
+@chapter
 async def test_rest_requests_match_twilios_api_description(story: Story) -> None:
     twilio = story.service.twilio
     requests = twilio.create_requests()
@@ -252,6 +293,7 @@ async def test_rest_requests_match_twilios_api_description(story: Story) -> None
         assert validate_message_resource(resource) == [], resource
 
 
+@chapter
 async def test_host_accepts_and_the_guest_is_told(story: Story) -> None:
     ref = story.ref(ANA)
     host = story.phone(HOST_A)
@@ -280,6 +322,7 @@ async def test_host_accepts_and_the_guest_is_told(story: Story) -> None:
 # -- a second guest is rejected -------------------------------------------------------------------
 
 
+@chapter
 async def test_second_guest_is_rejected_and_told(story: Story) -> None:
     ben = story.phone(BEN)
     ref = await book(ben, "loft", "City Loft", said(5, 9), "Visiting my sister.", "Ben")
@@ -305,6 +348,7 @@ async def test_second_guest_is_rejected_and_told(story: Story) -> None:
 # -- a host with two pending requests answers by reference ----------------------------------------
 
 
+@chapter
 async def test_host_with_two_pending_requests_answers_by_reference(story: Story) -> None:
     cleo, dan = story.phone(CLEO), story.phone(DAN)
     cleo_ref = await book(cleo, "cabin", "Mountain Cabin", said(5, 9), "Hiking trip.", "Cleo")
@@ -349,6 +393,7 @@ async def test_host_with_two_pending_requests_answers_by_reference(story: Story)
 # -- overlapping requests: accepting one closes the other -----------------------------------------
 
 
+@chapter
 async def test_accepting_closes_overlapping_requests(story: Story) -> None:
     eve, finn = story.phone(EVE), story.phone(FINN)
     eve_ref = await book(eve, "loft", "City Loft", said(20, 24), "Conference week.", "Eve")
@@ -378,6 +423,7 @@ async def test_accepting_closes_overlapping_requests(story: Story) -> None:
 # -- a replayed MessageSid and a forged signature ------------------------------------------------
 
 
+@chapter
 async def test_replayed_message_sid_gets_the_same_answer_and_no_second_effect(story: Story) -> None:
     ivy = story.phone(IVY)
     page = await ivy.ask("LIST cabin")
@@ -412,6 +458,7 @@ async def test_replayed_message_sid_gets_the_same_answer_and_no_second_effect(st
     assert len(sent) == 1, sent
 
 
+@chapter
 async def test_forged_signature_is_refused_and_changes_nothing(story: Story) -> None:
     ref = story.ref(IVY)
     host = story.phone(HOST_A)
@@ -441,6 +488,7 @@ async def test_forged_signature_is_refused_and_changes_nothing(story: Story) -> 
 # -- an opted-out guest is sent nothing ----------------------------------------------------------
 
 
+@chapter
 async def test_opted_out_guests_get_nothing_when_the_host_decides(story: Story) -> None:
     gus, hana = story.phone(GUS), story.phone(HANA)
     gus_ref = await book(gus, "vines", "Garden Cottage", said(5, 9), "Wine tasting.", "Gus")
@@ -472,6 +520,7 @@ async def test_opted_out_guests_get_nothing_when_the_host_decides(story: Story) 
 # -- delivery reports ----------------------------------------------------------------------------
 
 
+@chapter
 async def test_status_callbacks_mark_messages_delivered(story: Story) -> None:
     twilio = story.service.twilio
     await story.service.server.drained()
@@ -504,6 +553,7 @@ async def test_status_callbacks_mark_messages_delivered(story: Story) -> None:
 # -- the operator sees the same story ------------------------------------------------------------
 
 
+@chapter
 async def test_admin_api_shows_the_story(story: Story) -> None:
     expected = {
         ANA: ("confirmed", "Beach House", iso(5), iso(9)),
@@ -553,6 +603,7 @@ async def test_admin_api_shows_the_story(story: Story) -> None:
 # -- the end --------------------------------------------------------------------------------------
 
 
+@chapter
 async def test_sigterm_stops_the_service_cleanly(story: Story) -> None:
     server = story.service.server
     assert server.running

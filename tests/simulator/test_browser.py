@@ -4,7 +4,10 @@ gets the answer without a reload. The screenshot is kept for the README (docs/si
 
 from __future__ import annotations
 
+import asyncio
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from tests.browser import TIMEOUT_MS, browser_fixture, needs_chromium, png_colou
 from tests.simulator.conftest import GUEST, HOST, DevBot, png, stay
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+RUN_PY = DOCS.parent / "run.py"
 
 pytestmark = needs_chromium
 
@@ -92,3 +96,96 @@ async def test_book_and_accept_in_the_browser(
     loaded = await sent_photo.evaluate("img => img.decode().then(() => img.naturalWidth)")
     assert loaded == 40
     assert errors == []
+
+
+async def test_twilios_own_replies_to_its_keywords_are_shown_as_the_carriers(
+    dev: DevBot, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1180, "height": 900})
+    await page.goto(dev.url + "/", timeout=TIMEOUT_MS)
+    await expect(page.locator("#simulator.live")).to_have_count(1, timeout=TIMEOUT_MS)
+    guest = phone(page, GUEST)
+    await text(page, GUEST, "BOOK 1")
+    # A newcomer's "cancel" mid-booking is an opt-out at Twilio: the bot says nothing, and the
+    # phone shows what Twilio itself answers, marked as the carrier's.
+    await text(page, GUEST, "cancel")
+    carrier = guest.locator(".bubble.in.carrier")
+    await expect(carrier).to_have_count(1)
+    await expect(carrier).to_contain_text("You have successfully been unsubscribed")
+    await expect(carrier).to_contain_text("Reply START to resubscribe")
+    await expect(carrier.locator(".via")).to_have_text("from Twilio itself, not the bot")
+    # Later texts get nothing from the bot (Twilio would refuse what it sent): no new bubble.
+    await guest.locator("input[name=body]").fill("LIST")
+    await guest.locator("button[type=submit]").click()
+    await expect(guest.locator(".bubble.out").last).to_contain_text("LIST")
+    await expect(guest.locator(".status")).to_have_text("", timeout=TIMEOUT_MS)
+    await expect(guest.locator(".bubble.in")).to_have_count(2)  # BOOK's answer and Twilio's
+    # START: Twilio's re-subscribed text, and the bot's own welcome back.
+    await guest.locator("input[name=body]").fill("START")
+    await guest.locator("button[type=submit]").click()
+    await expect(carrier).to_have_count(2, timeout=TIMEOUT_MS)
+    await expect(carrier.last).to_contain_text("You have successfully been re-subscribed")
+    await expect(guest.locator(".bubble.in:not(.carrier)")).to_have_count(2, timeout=TIMEOUT_MS)
+    # Reloaded, the page shows the same marks.
+    await page.reload()
+    await expect(phone(page, GUEST).locator(".bubble.in.carrier")).to_have_count(2)
+
+
+async def test_a_photo_reply_is_scrolled_into_view_once_it_has_loaded(
+    dev: DevBot, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1180, "height": 900})
+    await page.goto(dev.url + "/", timeout=TIMEOUT_MS)
+    await expect(page.locator("#simulator.live")).to_have_count(1, timeout=TIMEOUT_MS)
+    for body in ("MENU", "LIST", "MORE", "LIST"):  # enough to fill the phone's screen
+        await text(page, GUEST, body)
+    await text(page, GUEST, "1")
+    last = phone(page, GUEST).locator(".bubble.in").last
+    await expect(last.locator("img.photo")).to_have_count(1)
+    await last.locator("img.photo").evaluate("img => img.decode()")
+    # The list is scrolled to its very end: the details under the photo are in view.
+    await page.wait_for_function(
+        """number => {
+            const list = document.querySelector(`section.phone[data-number="${number}"] .messages`);
+            return list.scrollHeight > list.clientHeight
+                && list.scrollTop + list.clientHeight >= list.scrollHeight - 2;
+        }""",
+        arg=GUEST,
+        timeout=TIMEOUT_MS,
+    )
+
+
+async def test_on_a_narrow_screen_the_phones_are_stacked(dev: DevBot, browser: Browser) -> None:
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(dev.url + "/", timeout=TIMEOUT_MS)
+    guest = await phone(page, GUEST).bounding_box()
+    host = await phone(page, HOST).bounding_box()
+    assert guest is not None and host is not None
+    for box in (guest, host):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # all of it on screen
+    assert host["y"] >= guest["y"] + guest["height"]  # under the guest's, not beside it
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing to scroll sideways to
+
+
+async def test_texts_sent_with_run_py_send_appear_on_the_page(
+    dev: DevBot, browser: Browser, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1180, "height": 900})
+    await page.goto(dev.url + "/", timeout=TIMEOUT_MS)
+    await expect(page.locator("#simulator.live")).to_have_count(1, timeout=TIMEOUT_MS)
+    config = tmp_path / "send.toml"
+    config.write_text(f"[server]\nport = {dev.config.server.port}\n", encoding="utf-8")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(RUN_PY), "send", "--config", str(config), "--from", GUEST, "LIST"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"[to {GUEST}] Homes 1-5 of 6:"), done.stdout
+    guest = phone(page, GUEST)
+    await expect(guest.locator(".bubble.out .text")).to_have_text(["LIST"], timeout=TIMEOUT_MS)
+    await expect(guest.locator(".bubble.in").last).to_contain_text("Homes 1-5 of 6:")

@@ -18,6 +18,7 @@ from bot.simulator.twilio_side import (
     BotLine,
     Carrier,
     CookieJar,
+    Keywords,
     Text,
     inbound_form,
     parse_answer,
@@ -255,3 +256,77 @@ async def test_answers_over_the_wire_and_an_unreachable_bot(
     assert failed.status == 500 and failed.texts == ()
     gone = await carrier.text(line("http://127.0.0.1:9/sms"), GUEST, "d")
     assert gone.status == 0 and gone.texts == () and gone.problem
+
+
+# -- Twilio's own keywords ------------------------------------------------------------------------
+
+UNSUBSCRIBED = (
+    "You have successfully been unsubscribed. You will not receive any more messages from this"
+    " number. Reply START to resubscribe."
+)
+RESUBSCRIBED = (
+    "You have successfully been re-subscribed to messages from this number. Reply HELP for"
+    " help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+)
+TWILIO_HELP = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+
+
+@pytest.mark.parametrize(
+    ("texts", "replies", "blocked"),
+    [
+        (["STOP"], [UNSUBSCRIBED], True),
+        (["  cancel. "], [UNSUBSCRIBED], True),
+        (["Quit"], [UNSUBSCRIBED], True),
+        (["stopall", "unsubscribe", "end", "revoke", "optout"], [UNSUBSCRIBED] * 5, True),
+        (["stop please"], [None], False),  # only the keyword alone counts
+        (["please cancel"], [None], False),
+        (["cancel my request 12"], [None], False),
+        (["STOP", "START"], [UNSUBSCRIBED, RESUBSCRIBED], False),
+        (["STOP", "unstop"], [UNSUBSCRIBED, RESUBSCRIBED], False),
+        (["START"], [RESUBSCRIBED], False),
+        # YES is a word of conversations: Twilio's text only when it does opt back in.
+        (["yes"], [None], False),
+        (["STOP", "Yes!"], [UNSUBSCRIBED, RESUBSCRIBED], False),
+        (["HELP"], [TWILIO_HELP], False),
+        (["info"], [TWILIO_HELP], False),
+        (["STOP", "HELP"], [UNSUBSCRIBED, None], True),  # opted out: no help from Twilio
+        (["LIST"], [None], False),
+    ],
+)
+def test_twilio_answers_its_keywords_itself(
+    texts: list[str], replies: list[str | None], blocked: bool
+) -> None:
+    keywords = Keywords()
+    heard = [keywords.hear(GUEST, BOT, body) for body in texts]
+    assert [text.body if text else None for text in heard] == replies
+    for text in heard:
+        if text is not None:
+            assert (text.to, text.from_, text.by_carrier) == (GUEST, BOT, True)
+    assert keywords.blocks(GUEST, BOT) is blocked
+    assert not keywords.blocks(HOST, BOT)  # one phone's STOP is its own
+    assert not keywords.blocks(GUEST, "+15550100099")  # and only for the number it texted
+
+
+async def test_after_stop_twilio_delivers_no_reply_to_that_phone(
+    webhook: Webhook, session: aiohttp.ClientSession
+) -> None:
+    line = BotLine(webhook.url, BOT, SID, TOKEN)
+    carrier = Carrier(session, CookieJar())
+    webhook.answers = [web.Response(text="<Response/>", content_type="text/xml")]
+    answer = await carrier.text(line, GUEST, "STOP")
+    assert [(t.body, t.by_carrier) for t in answer.texts] == [(UNSUBSCRIBED, True)]
+    assert webhook.seen[-1]["form"]["Body"] == "STOP"  # Twilio still forwards the keyword
+
+    # A bot that answered anyway: Twilio refuses to text the opted-out phone, says why.
+    webhook.answers = [
+        web.Response(
+            text=f'<Response><Message>Hi</Message><Message to="{HOST}">To the host</Message>'
+            "</Response>",
+            content_type="text/xml",
+        )
+    ]
+    answer = await carrier.text(line, GUEST, "LIST")
+    assert [(t.to, t.body) for t in answer.texts] == [(HOST, "To the host")]
+    assert answer.problem == (
+        f"Twilio refused the reply to {GUEST}: error 21610, the phone replied STOP"
+    )

@@ -8,6 +8,7 @@ from datetime import date
 import aiohttp
 import markupsafe
 
+from bot.services import SERVICES
 from bot.simulator.web import MAX_PHOTO_BYTES
 from tests.conftest import Bot
 from tests.simulator.conftest import GUEST, HOST, DevBot, png, stay
@@ -88,11 +89,34 @@ async def test_a_booking_reaches_the_host_live_and_the_answer_reaches_the_guest(
 
 
 async def test_a_reload_shows_the_conversation(dev: DevBot) -> None:
-    reply = await dev.say(GUEST, "HELP")
+    reply = await dev.say(GUEST, "MENU")
     async with dev.session.get(dev.url + "/simulator") as response:
         page = await response.text()
     assert f'<p class="text">{markupsafe.escape(reply)}</p>' in page
-    assert '<p class="text">HELP</p>' in page
+    assert '<p class="text">MENU</p>' in page
+
+
+async def test_help_gets_twilios_short_help_and_the_bots_own(dev: DevBot) -> None:
+    answer = await dev.send(GUEST, "HELP")
+    got = [(e["via"], e["body"]) for e in answer["events"] if e["direction"] == "in"]
+    assert got[0] == ("Twilio", "Reply STOP to unsubscribe. Msg&Data Rates May Apply.")
+    assert [via for via, _ in got[1:]] == ["TwiML"]
+    assert "LIST" in got[1][1]  # the bot's own help
+
+
+async def test_after_stop_twilio_refuses_rest_texts_to_that_phone(dev: DevBot) -> None:
+    answer = await dev.send(GUEST, "STOP")
+    assert [e["via"] for e in answer["events"] if e["direction"] == "in"] == ["Twilio"]
+    config = dev.app[SERVICES].config
+    form = {"To": GUEST, "From": dev.bot_number, "Body": "Anything"}
+    url = f"{dev.url}/2010-04-01/Accounts/{config.twilio.account_sid}/Messages.json"
+    auth = aiohttp.BasicAuth(config.twilio.account_sid, config.twilio.auth_token)
+    async with dev.session.post(url, data=form, auth=auth) as response:
+        assert response.status == 400
+        assert (await response.json())["code"] == 21610
+    await dev.send(GUEST, "START")
+    async with dev.session.post(url, data=form, auth=auth) as response:
+        assert response.status == 201
 
 
 async def test_the_stream_resumes_after_the_last_event_id(dev: DevBot) -> None:

@@ -318,8 +318,8 @@ async def test_status_callbacks_never_move_delivered_back(db: Database) -> None:
 # -- the operator's JSON API (SPEC §4) -------------------------------------------------------
 
 RESERVATION_FIELDS = {
-    "id", "status", "property_id", "property_title", "guest_phone", "host_phone", "check_in",
-    "check_out", "message", "created_at", "updated_at",
+    "id", "status", "property_id", "property_title", "guest_phone", "guest_name", "host_phone",
+    "host_name", "check_in", "check_out", "message", "created_at", "updated_at",
 }  # fmt: skip
 CONVERSATION_FIELDS = {"id", "phone", "started_at", "last_at", "state", "messages"}
 MESSAGE_FIELDS = {"direction", "body", "media", "at", "status"}
@@ -353,7 +353,9 @@ async def test_admin_reservations(db: Database) -> None:
         "property_id": 1,
         "property_title": "Beach House",
         "guest_phone": GUEST.phone,
+        "guest_name": "Ann",
         "host_phone": HOST.phone,
+        "host_name": "Hana",
         "check_in": one.check_in.isoformat(),
         "check_out": one.check_out.isoformat(),
         "message": "Note 2",

@@ -31,6 +31,8 @@ TABLES = {
     # migration 4 (the operator console): the words-in-messages index and FTS5's own tables
     "operator_actions", "messages_fts", "messages_fts_data", "messages_fts_idx",
     "messages_fts_docsize", "messages_fts_config",
+    # migration 6: opt-outs and opt-ins as events
+    "opt_changes",
 }  # fmt: skip
 
 
@@ -147,6 +149,26 @@ async def newer_file(path: Path) -> int:
 
 
 @pytest.mark.usefixtures("close_leaks")
+async def test_people_opted_out_before_migration_6_count_from_their_last_change(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "airtng.db"
+    conn = open_plain(path)
+    for number, script in enumerate(MIGRATIONS[:5], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO people (id, phone, name, opted_out, created_at, updated_at) VALUES"
+        " (1, '+15550001111', 'Ann', 1, 'then', '2026-11-30T10:00:00.000+00:00'),"
+        " (2, '+15550001112', 'Bo', 0, 'then', 'then')"
+    )
+    conn.close()
+    db = await Database.open(path)
+    await db.close()
+    assert on_disk(path, "SELECT person_id, opted_out, source, at FROM opt_changes") == [
+        (1, 1, "migration", "2026-11-30T10:00:00.000+00:00")
+    ]
+
+
 async def test_a_database_from_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "airtng.db"
     newer = await newer_file(path)
@@ -238,6 +260,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
 WRITES: dict[str, Write] = {
     "add_person": writes.add_person(Person(500, "+15550000500"), AT),
     "update_person": writes.update_person(GUEST, AT),
+    "opt_change": writes.opt_change(GUEST.id, True, "keyword", AT),
     "add_property": writes.add_property(Property(9, HOST.phone, "T", "P", "D", 10), HOST.id, AT),
     "update_property": writes.update_property(
         Property(1, HOST.phone, "T", "P", "D", 10, active=False), AT

@@ -6,6 +6,7 @@
 const root = document.getElementById("simulator");
 const phones = document.getElementById("phones");
 const HEADERS = { "X-Simulator": "1" }; // a cross-site form cannot send it
+const CARRIER = "Twilio"; // the `via` of what Twilio itself texts (its reply to STOP, START, HELP)
 
 function phoneWindow(number) {
   return phones.querySelector(`section.phone[data-number="${CSS.escape(number)}"]`);
@@ -28,7 +29,7 @@ function addMessage(m) {
   if (document.querySelector(`.bubble[data-id="${m.id}"]`)) return; // from the stream and the send
   const list = ensurePhone(m.phone, "").querySelector(".messages");
   const bubble = document.getElementById("bubble-template").content.firstElementChild.cloneNode(true);
-  bubble.className = `bubble ${m.direction}`;
+  bubble.className = `bubble ${m.direction}` + (m.via === CARRIER ? " carrier" : "");
   bubble.dataset.id = m.id;
   const text = bubble.querySelector(".text");
   for (const url of m.media) {
@@ -39,15 +40,23 @@ function addMessage(m) {
     img.className = "photo";
     img.src = url;
     img.alt = "photo";
+    // The photo takes its height only once loaded: scroll again then, or the text under it
+    // stays below the fold.
+    img.addEventListener("load", () => scrollToEnd(list));
     link.appendChild(img);
     bubble.insertBefore(link, text);
   }
   if (m.body) text.textContent = m.body;
   else text.remove();
-  bubble.querySelector(".via").textContent = m.via;
+  bubble.querySelector(".via").textContent =
+    m.via === CARRIER ? "from Twilio itself, not the bot" : m.via;
   // Keep the order of ids even if the send's answer and the stream race each other.
   const later = [...list.children].find((b) => Number(b.dataset.id) > m.id);
   list.insertBefore(bubble, later || null);
+  scrollToEnd(list);
+}
+
+function scrollToEnd(list) {
   list.scrollTop = list.scrollHeight;
 }
 
@@ -110,7 +119,12 @@ document.getElementById("jump").addEventListener("click", async () => {
   showClock(answer.offset_hours);
 });
 
-for (const list of document.querySelectorAll(".messages")) list.scrollTop = list.scrollHeight;
+for (const list of document.querySelectorAll(".messages")) {
+  scrollToEnd(list);
+  for (const img of list.querySelectorAll("img.photo")) {
+    img.addEventListener("load", () => scrollToEnd(list));
+  }
+}
 
 // One stream for the page; the browser reconnects by itself, sending Last-Event-ID.
 const source = new EventSource(`/simulator/events?after=${root.dataset.lastId}`);
