@@ -3,11 +3,11 @@
     app = create_app(load_config(Path("config.toml")))
     web.run_app(app, host=..., port=...)
 
-Everything with a lifetime (the lock on the database file, the database, the outbox worker,
-the expiry task) is opened and closed by `_lifetime` in the app's cleanup context. The
-background work that sends (the outbox, dev mode's status callbacks) stops earlier: gracefully
-before listening stops when a signal stops the service (bot/serving.py), and at the latest in
-`on_shutdown`: see `Background`.
+Everything with a lifetime (the database, the outbox worker, the expiry task) is opened and
+closed by `_lifetime` in the app's cleanup context, inside `_owning_the_file` (the lock that
+refuses a second process on the database file). The background work that sends (the outbox,
+dev mode's status callbacks) stops earlier: gracefully, while the server still listens, when a
+signal stops the service (bot/serving.py), and at the latest in `on_shutdown`: see `Background`.
 """
 
 from __future__ import annotations
@@ -70,13 +70,13 @@ class Background:
     the whole timeout for a request that never comes. Stopping our own senders first closes
     their connections, which ends those handlers at once. Inbound turns still in progress
     keep the database until cleanup; what the outbox did not send stays queued in it.
-    """
 
-    # A stop by signal (bot/serving.py) comes before all this: while the server still listens,
-    # the outbox stops starting deliveries and lets those in flight finish and be recorded
-    # (in dev mode they are requests to this very server, which still answers them). What
-    # on_shutdown then cancels is only what outlived that, or everything when the app is
-    # stopped another way (a test's server, a failed start).
+    A stop by signal (bot/serving.py) comes before all this: while the server still listens,
+    the outbox starts nothing more and lets the deliveries in flight finish and be recorded
+    (in dev mode they are requests to this very server, which still answers them). What
+    on_shutdown cancels is then only what outlived that, or everything when the app is stopped
+    another way (a test's server, a failed start).
+    """
 
     def __init__(self) -> None:
         self.tasks: list[asyncio.Task[None]] = []
@@ -108,6 +108,7 @@ def create_app(
     simulator = Simulator(config, dev_twilio) if dev_twilio is not None else None
     background = app[BACKGROUND] = Background()
     app.on_shutdown.append(background.stop)
+    app.cleanup_ctx.append(partial(_owning_the_file, config))
     app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio, background))
     setup_routes(app, dev_twilio, simulator)
     return app
@@ -144,23 +145,15 @@ async def effective_config(config: Config, db: Database) -> Config:
     return replace(config, twilio=twilio, admin=replace(config.admin, token=admin_token))
 
 
-async def _lifetime(
-    config: Config,
-    clock: Callable[[], datetime],
-    printer: Callable[[str], None],
-    dev_twilio: DevTwilio | None,
-    background: Background,
-    app: web.Application,
-) -> AsyncIterator[None]:
-    # First, before the file is touched: a second process on it is refused (storage/lock.py).
-    # Released last, after the database is closed.
+async def _owning_the_file(config: Config, app: web.Application) -> AsyncIterator[None]:
+    """The first context entered and the last left: a second process on the database file is
+    refused before anything touches the file (storage/lock.py), and the lock is let go only
+    after the database is closed."""
     with FileLock.acquire(config.database_path, Holder.me(config.local_url)):
-        async with _services(config, clock, printer, dev_twilio, background, app):
-            yield
+        yield
 
 
-@contextlib.asynccontextmanager
-async def _services(
+async def _lifetime(
     config: Config,
     clock: Callable[[], datetime],
     printer: Callable[[str], None],

@@ -57,8 +57,8 @@ async def _serve(config: Config, printer: Callable[[str], None]) -> None:
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
     )
-    await runner.setup()
     try:
+        await runner.setup()  # (a failed start is cleaned up too: the file's lock let go)
         site = web.TCPSite(runner, config.server.host, config.server.port)
         try:
             await site.start()
