@@ -25,22 +25,25 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.app import SHUTDOWN_TIMEOUT_SECONDS, create_app, effective_config
+from bot import serving
+from bot.app import effective_config
 from bot.config import Config, ConfigError, load_config
 from bot.demo import load_demo
+from bot.offline import open_store
 from bot.phones import NotAPhoneNumber, e164
+from bot.retention import forget_old_bodies
 from bot.services import utc_now
 from conversations.listing import PriceProblem, check_home, read_price
 from conversations.model import Property
-from storage import console_queries, open_store
+from storage import console_queries
+from storage.lock import InUse
 
 log = logging.getLogger("airtng")
 RESERVATION_STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "expired")
@@ -119,63 +122,45 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(config: Config, args: argparse.Namespace) -> int:
     if args.command in (None, "serve"):
-        return serve(config)
+        return serving.serve(config)
+    try:
+        return asyncio.run(_operator_command(config, args))
+    except InUse as error:  # another operator command is writing the database: change nothing
+        print(f"run.py {args.command}: {error}; try again when it ends", file=sys.stderr)
+        return 1
+
+
+async def _operator_command(config: Config, args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return asyncio.run(demo(config))
+        return await demo(config)
     if args.command == "add-home":
-        return asyncio.run(add_home(config, args))
+        return await add_home(config, args)
     if args.command == "send":
-        return asyncio.run(send_sms(config, args.sender, " ".join(args.body)))
+        return await send_sms(config, args.sender, " ".join(args.body))
     if args.command == "chat":
-        return asyncio.run(chat_sms(config, args.sender))
+        return await chat_sms(config, args.sender)
     if args.command == "logs":
-        return asyncio.run(print_logs(config, args.phone, args.since, args.format))
+        return await print_logs(config, args.phone, args.since, args.format)
     if args.command == "reservations":
-        return asyncio.run(print_reservations(config, args.status))
+        return await print_reservations(config, args.status)
     if args.command == "retention":
-        return asyncio.run(apply_retention(config, args.days))
+        return await apply_retention(config, args.days)
     raise AssertionError(f"unknown command {args.command}")
 
 
-def serve(config: Config) -> int:
-    web.run_app(
-        create_app(config),
-        host=config.server.host,
-        port=config.server.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-    )
-    return 0
-
-
-async def _running_service(config: Config) -> bool:
-    try:
-        async with aiohttp.ClientSession() as session:
-            url = f"http://{config.server.host}:{config.server.port}/healthz"
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
-                return response.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
 async def demo(config: Config) -> int:
-    store = await open_store(config)
-    try:
-        effective = await effective_config(config, store)
-        if not store.shared and await _running_service(config):
+    async with open_store(config, writes=True) as store:
+        effective = await effective_config(config, store.store)
+        if store.service is not None:
             # The running service holds the homes in memory: list them through it.
-            added = (await _post_admin(effective, "demo", {}))["added"]
+            added = (await _post_admin(store.service.url, effective, "demo", {}))["added"]
             print(f"Listed {added} demo home(s).")
             return 0
-        # A shared store's instances see homes listed in the database at once.
-        added = await load_demo(store, effective.public_url, utc_now())
-        listed = [home for home in await store.homes() if home.active]
-        print(f"Listed {len(added)} demo home(s); {len(listed)} homes in all.")
+        # This command owns the file, or the store is shared (its instances see new homes).
+        listed = await load_demo(store.store, effective.public_url, utc_now())
+        live = [home for home in await store.store.homes() if home.active]
+        print(f"Listed {len(listed)} demo home(s); {len(live)} homes in all.")
         return 0
-    finally:
-        await store.close()
 
 
 async def add_home(config: Config, args: argparse.Namespace) -> int:
@@ -202,11 +187,11 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     if problems:
         print(f"run.py add-home: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    store = await open_store(config)
-    try:
-        effective = await effective_config(config, store)
-        if not store.shared and await _running_service(config):
+    async with open_store(config, writes=True) as store:
+        effective = await effective_config(config, store.store)
+        if store.service is not None:
             listed = await _post_admin(
+                store.service.url,
                 effective,
                 "properties",
                 {
@@ -222,12 +207,9 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
             home_id, existed = int(listed["id"]), bool(listed.get("existing"))
             host_name = listed.get("host_name") or args.host_name
         else:
-            # Offline, or a shared store (its instances see a home listed in the database).
-            listed_home = await store.add_home(host, args.host_name, home, utc_now())
-            home_id, existed = listed_home.home.id, listed_home.existing
-            host_name = listed_home.host_name or args.host_name
-    finally:
-        await store.close()
+            done = await store.store.add_home(host, args.host_name, home, utc_now())
+            home_id, existed = done.home.id, done.existing
+            host_name = done.host_name or args.host_name
     who = f"{host_name} ({host})" if host_name else host
     if existed:
         print(f'Home {home_id} exists already: "{home.title}" of host {who}. Nothing changed.')
@@ -239,17 +221,25 @@ async def add_home(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _post_admin(config: Config, resource: str, payload: dict[str, Any]) -> dict[str, Any]:
-    url = f"http://{config.server.host}:{config.server.port}/admin/api/{resource}"
+async def _post_admin(
+    service_url: str | None, config: Config, resource: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """POST to the admin API of the service that owns the database (its lock file says where)."""
+    url = f"{service_url}/admin/api/{resource}"
     headers = {"Authorization": f"Bearer {config.admin.token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=payload, headers=headers) as response,
-    ):
-        if response.status not in (200, 201):
-            raise SystemExit(f"run.py: the service refused it: {await response.text()}")
-        result: dict[str, Any] = await response.json()
-        return result
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=payload, headers=headers) as response,
+        ):
+            if response.status not in (200, 201):
+                raise SystemExit(f"run.py: the service refused it: {await response.text()}")
+            result: dict[str, Any] = await response.json()
+            return result
+    except aiohttp.ClientError as error:
+        raise SystemExit(
+            f"run.py: the service that has the database does not answer at {url}: {error}"
+        ) from None
 
 
 async def send_sms(config: Config, sender: str, body: str) -> int:
@@ -446,13 +436,12 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
     except (NotAPhoneNumber, ValueError) as error:
         print(f"run.py logs: {error}", file=sys.stderr)
         return 2
-    store = await open_store(config)
-    try:
+    async with open_store(config, writes=False) as store:
         out = csv.writer(sys.stdout) if form == "csv" else None
         if out is not None:
             out.writerow(LOG_FIELDS)
         after = 0
-        while rows := await store.logs(number, start, BATCH, after):
+        while rows := await store.store.logs(number, start, BATCH, after):
             for row in rows:
                 if out is not None:
                     out.writerow([row[field] for field in LOG_FIELDS])
@@ -473,16 +462,13 @@ async def print_logs(config: Config, phone: str | None, since: str | None, form:
                     )
             after = rows[-1]["id"]
         return 0
-    finally:
-        await store.close()
 
 
 async def print_reservations(config: Config, status: str | None) -> int:
-    store = await open_store(config)
-    try:
+    async with open_store(config, writes=False) as store:
         where = console_queries.ReservationFilter(status=status)
         offset = 0
-        while rows := await store.reservations(where, BATCH, offset):
+        while rows := await store.store.reservations(where, BATCH, offset):
             for r in rows:
                 print(
                     f"{r['id']}\t{r['status']}\t{r['property_title']}\t{r['check_in']} to"
@@ -494,8 +480,6 @@ async def print_reservations(config: Config, status: str | None) -> int:
         if offset == 0:
             print(f"no {status} reservations" if status else "no reservations")
         return 0
-    finally:
-        await store.close()
 
 
 def _named(name: str | None, phone: str) -> str:
@@ -503,24 +487,20 @@ def _named(name: str | None, phone: str) -> str:
 
 
 async def apply_retention(config: Config, days: int) -> int:
-    """Empty the bodies of messages older than `days` days; rows, counts, states, delivery
-    statuses and reservations stay. Logged as an operator action."""
+    """Empty the bodies of messages older than `days` days (bot/retention.py); through the
+    running service when one owns the database."""
     if days < 0:
         print("run.py retention: --days must be 0 or more", file=sys.stderr)
         return 2
-    now = utc_now()
-    cutoff = now - timedelta(days=days)
-    store = await open_store(config)
-    try:
-        messages, outbox = await store.retention(cutoff, days, now)
-        print(
-            f"Removed {messages} message bodies and {outbox} outbox texts older than"
-            f" {cutoff:%Y-%m-%d %H:%M} UTC; message counts, times, states and reservations are"
-            " kept."
-        )
-        return 0
-    finally:
-        await store.close()
+    async with open_store(config, writes=True) as store:
+        if store.service is not None:
+            effective = await effective_config(config, store.store)
+            reply = await _post_admin(store.service.url, effective, "retention", {"days": days})
+            summary = reply["summary"]
+        else:
+            summary = await forget_old_bodies(store.store, days, utc_now())
+    print(f"Removed {summary}; message counts, times, states and reservations are kept.")
+    return 0
 
 
 if __name__ == "__main__":

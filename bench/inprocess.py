@@ -58,6 +58,7 @@ def _command(body: str) -> str:
 
 async def handle(services: Services, url: str, line: Line) -> str | None:
     """What inbound_sms does, minus aiohttp: returns the cookie set, if any."""
+    started = time.perf_counter()
     signature, cookie, encoded = line
     form = MultiDictProxy(MultiDict(parse_qsl(encoded, keep_blank_values=True)))
     if not services.validator.validate(url, form, signature):
@@ -65,7 +66,9 @@ async def handle(services: Services, url: str, line: Line) -> str | None:
     sms = read_inbound(form)
     sessions = services.turns.sessions
     answer = await services.turns.run(sms, sessions.read(cookie or None))
-    return sessions.set_cookie_header(answer.cookie) if answer.cookie else None
+    header = sessions.set_cookie_header(answer.cookie) if answer.cookie else None
+    services.metrics.turn(answer, time.perf_counter() - started)
+    return header
 
 
 async def main_async(args: argparse.Namespace) -> None:

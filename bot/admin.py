@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.demo import load_demo
 from bot.phones import NotAPhoneNumber, e164
+from bot.retention import forget_old_bodies
 from bot.services import SERVICES
 from conversations.listing import check_home
 from conversations.model import Property
@@ -23,8 +24,13 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "fai
 
 
 def authorised(request: web.Request) -> bool:
-    token = request.config_dict[SERVICES].admin_token
-    header = request.headers.get("Authorization", "")
+    return bearer_matches(
+        request.headers.get("Authorization", ""), request.config_dict[SERVICES].admin_token
+    )
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """Whether an Authorization header is `Bearer <token>` (never, for an empty token)."""
     scheme, _, given = header.partition(" ")
     if not token or scheme.lower() != "bearer":
         return False
@@ -48,6 +54,7 @@ def api_app() -> web.Application:
     app.router.add_get("/properties", properties)
     app.router.add_post("/properties", add_property)
     app.router.add_post("/demo", load_demo_homes)
+    app.router.add_post("/retention", retention)
     return app
 
 
@@ -158,3 +165,15 @@ async def load_demo_homes(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     added = await load_demo(services.turns, services.config.public_url, services.clock())
     return web.json_response({"added": len(added)})
+
+
+async def retention(request: web.Request) -> web.Response:
+    """`run.py retention` while the service runs: the bodies are emptied by the service's own
+    writer, between turns, instead of by a second process holding the file's write lock."""
+    services = request.config_dict[SERVICES]
+    try:
+        days = (await request.json())["days"]
+        summary = await forget_old_bodies(services.store, days, services.clock())
+    except (ValueError, KeyError, TypeError) as error:
+        raise web.HTTPBadRequest(text=f'expected {{"days": N}} with N >= 0: {error}') from error
+    return web.json_response({"summary": summary})

@@ -4,8 +4,10 @@
     web.run_app(app, host=..., port=...)
 
 Everything with a lifetime (the database, the outbox worker, the expiry task) is opened and
-closed by `_lifetime` in the app's cleanup context. The background work that sends (the outbox,
-dev mode's status callbacks) stops earlier, in `on_shutdown`: see `Background`.
+closed by `_lifetime` in the app's cleanup context, inside `_owning_the_file` (the lock that
+refuses a second process on the database file). The background work that sends (the outbox,
+dev mode's status callbacks) stops earlier: gracefully, while the server still listens, when a
+signal stops the service (bot/serving.py), and at the latest in `on_shutdown`: see `Background`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.config import Config
 from bot.demo import load_demo
 from bot.dev_twilio import DevTwilio
 from bot.expiry import run_expiry
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, twilio_client
 from bot.routes import setup_routes
 from bot.search_index import MessageIndex
@@ -38,6 +41,7 @@ from bot.turns import TurnRunner, Turns
 from bot.world import World
 from storage import open_store
 from storage.base import Store
+from storage.lock import FileLock, Holder
 from storage.queries import handled_sids, load_snapshot
 from storage.sqlite import SqliteStore
 from storage.writes import stamp
@@ -67,6 +71,12 @@ class Background:
     the whole timeout for a request that never comes. Stopping our own senders first closes
     their connections, which ends those handlers at once. Inbound turns still in progress
     keep the database until cleanup; what the outbox did not send stays queued in it.
+
+    A stop by signal (bot/serving.py) comes before all this: while the server still listens,
+    the outbox starts nothing more and lets the deliveries in flight finish and be recorded
+    (in dev mode they are requests to this very server, which still answers them). What
+    on_shutdown cancels is then only what outlived that, or everything when the app is stopped
+    another way (a test's server, a failed start).
     """
 
     def __init__(self) -> None:
@@ -99,6 +109,7 @@ def create_app(
     simulator = Simulator(config, dev_twilio) if dev_twilio is not None else None
     background = app[BACKGROUND] = Background()
     app.on_shutdown.append(background.stop)
+    app.cleanup_ctx.append(partial(_owning_the_file, config))
     app.cleanup_ctx.append(partial(_lifetime, config, clock, printer, dev_twilio, background))
     setup_routes(app, dev_twilio, simulator)
     return app
@@ -120,6 +131,18 @@ async def effective_config(config: Config, store: Store) -> Config:
         "dev_admin_token", lambda: secrets.token_urlsafe(18)
     )
     return replace(config, twilio=twilio, admin=replace(config.admin, token=admin_token))
+
+
+async def _owning_the_file(config: Config, app: web.Application) -> AsyncIterator[None]:
+    """The first context entered and the last left: a second process on the database file is
+    refused before anything touches the file (storage/lock.py), and the lock is let go only
+    after the database is closed. A shared store (PostgreSQL) has no file to own: any number
+    of instances serve it."""
+    if config.database_url:
+        yield
+        return
+    with FileLock.acquire(config.database_path, Holder.me(config.local_url)):
+        yield
 
 
 async def _lifetime(
@@ -150,6 +173,7 @@ async def _lifetime(
     async def unsubscribed(phone: str) -> None:
         await turns.opt_out(phone)
 
+    metrics = Metrics(config.instance)
     outbox = OutboxWorker(
         store,
         twilio_client(config),
@@ -157,6 +181,7 @@ async def _lifetime(
         clock=clock,
         opted_out=opted_out,
         on_unsubscribed=unsubscribed,
+        metrics=metrics,
     )
     turns: Turns
     if isinstance(store, SqliteStore):
@@ -182,6 +207,7 @@ async def _lifetime(
         validator=RequestValidator(config.twilio.auth_token),
         admin_token=config.admin.token,
         search=search,
+        metrics=metrics,
         clock=clock,
     )
     background.tasks = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -26,6 +27,10 @@ class ServerConfig:
     # The URL base Twilio calls. Signatures are computed over it, so it must be exactly what
     # is configured at Twilio (scheme, host, port), not what this process happens to see.
     public_url: str = ""
+    # After SIGTERM, how long to keep serving (with /readyz answering 503) before listening
+    # stops: long enough for a balancer to see it and send nothing more. Dev mode and SIGINT
+    # skip it.
+    drain_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,16 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    # The `instance` label on every metric of GET /metrics; empty: this host's name and the
+    # port served (web-1:8080).
+    instance: str = ""
+    # If set, GET /metrics asks for `Authorization: Bearer <token>` (not the admin token: a
+    # scraper needs to read counts, not to run the console). Empty: open, like /healthz.
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -88,6 +103,7 @@ class Config:
     booking: BookingConfig = field(default_factory=BookingConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     # Where relative paths (storage.path) are resolved: the config file's folder.
     base_dir: Path = field(default_factory=Path.cwd)
     # Dev mode is the embedded default: no Twilio credentials were given, so the service makes
@@ -105,6 +121,22 @@ class Config:
         return self.storage.url
 
     @property
+    def local_url(self) -> str:
+        """Where this process can be reached from its own machine (operator commands use it)."""
+        host = self.server.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server.port}"
+
+    @property
+    def instance(self) -> str:
+        return self.metrics.instance or f"{socket.gethostname()}:{self.server.port}"
+
+    @property
     def database_path(self) -> Path:
         path = Path(self.storage.path)
         return path if path.is_absolute() else self.base_dir / path
@@ -117,6 +149,7 @@ ENVIRONMENT = {
     "TWILIO_PHONE_NUMBER": ("twilio", "phone_number"),
     "AIRTNG_ADMIN_TOKEN": ("admin", "token"),
     "AIRTNG_DATABASE_URL": ("storage", "url"),
+    "AIRTNG_METRICS_TOKEN": ("metrics", "token"),
 }
 
 
@@ -187,6 +220,8 @@ def _checked(config: Config) -> Config:
         raise ConfigError("[booking] same_day_until_hour must be an hour from 0 to 24")
     if config.booking.request_ttl_hours <= 0 or config.session.idle_hours <= 0:
         raise ConfigError("[booking] request_ttl_hours and [session] idle_hours must be positive")
+    if config.server.drain_seconds < 0:
+        raise ConfigError("[server] drain_seconds must be 0 or more")
     if config.outbox.concurrency < 1 or config.outbox.max_attempts < 1:
         raise ConfigError("[outbox] concurrency and max_attempts must be at least 1")
     try:

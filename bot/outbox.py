@@ -32,6 +32,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.config import Config
+from bot.metrics import Metrics
 from storage.base import Store
 from storage.queries import OutboxItem
 
@@ -116,6 +117,7 @@ class OutboxWorker:
         clock: Callable[[], datetime],
         opted_out: Callable[[str], bool],
         on_unsubscribed: Callable[[str], Awaitable[None]],
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -130,6 +132,9 @@ class OutboxWorker:
         # Without a wake-up (a turn here, a NOTIFY from another instance), look again this
         # often at most: a shared store's other instances queue messages too.
         self.idle_seconds = 5.0 if store.shared else 60.0
+        self.metrics = metrics
+        self._stopping = False
+        self._looking: asyncio.Future[None] | None = None  # set while run() runs
 
     def wake(self) -> None:
         self._wake.set()
@@ -140,14 +145,46 @@ class OutboxWorker:
         return len(self._in_flight)
 
     async def run(self) -> None:
-        while True:
-            try:
-                look = await self._start_due()
-            except Exception:
-                log.exception("outbox: could not read due messages; trying again shortly")
-                look = Look(0, None)
-                await asyncio.sleep(1)
-            await self._wait(self._seconds_until(look.later))
+        self._looking = asyncio.get_running_loop().create_future()
+        try:
+            while not self._stopping:
+                try:
+                    look = await self._start_due()
+                except Exception:
+                    log.exception("outbox: could not read due messages; trying again shortly")
+                    look = Look(0, None)
+                    await self._wait(1.0)
+                    continue
+                await self._wait(self._seconds_until(look.later))
+        finally:
+            self._looking.set_result(None)
+
+    async def stop(self, timeout: float) -> None:
+        """Start no more deliveries, and let those in flight end as Twilio answers them: a
+        message already posted is recorded as sent (or as a retry) instead of being left
+        'sending'. After `timeout` seconds what is left is cancelled; its row stays 'sending'
+        and the next start asks Twilio about it before sending it again."""
+        self._stopping = True
+        self._wake.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._looking is not None:
+            # A look that has claimed rows starts their deliveries before it returns.
+            await asyncio.wait([self._looking], timeout=timeout)
+        if self._in_flight:
+            remaining = max(deadline - loop.time(), 0.0)
+            await asyncio.wait(list(self._in_flight.values()), timeout=remaining)
+        if self._in_flight:
+            log.warning(
+                "outbox: %d deliveries still unanswered after %.0f s; they stay 'sending' and are"
+                " checked with Twilio at the next start",
+                len(self._in_flight),
+                timeout,
+            )
+
+    def _count(self, outcome: str, code: int | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.delivery(outcome, code)
 
     async def close(self) -> None:
         for task in list(self._in_flight.values()):
@@ -194,6 +231,7 @@ class OutboxWorker:
         attempts = item.attempts + 1
         if item.opted_out or self.opted_out(item.to):
             await self.store.outbox_cancelled(item.id, "recipient opted out", self.clock())
+            self._count("cancelled")
             return
         if item.status == "sending":
             # The last attempt's outcome is unknown: Twilio may hold the message already.
@@ -207,6 +245,7 @@ class OutboxWorker:
                 return
             if sid is not None:
                 await self._record_sent(item, sid)
+                self._count("reconciled")
                 return
         _retry_after.set(None)
         try:
@@ -232,6 +271,7 @@ class OutboxWorker:
         else:
             self.delivered += 1
             await self._record_sent(item, str(message.sid))
+            self._count("sent")
 
     async def _record_sent(self, item: OutboxItem, sid: str) -> None:
         await self.store.outbox_sent(item.id, sid, self.clock())
@@ -258,6 +298,7 @@ class OutboxWorker:
         if attempts >= self.settings.max_attempts:
             log.warning("outbox %s: giving up after %s attempts: %s", item.id, attempts, error)
             await self.store.outbox_failed(item.id, code, f"gave up: {error}", now)
+            self._count("gave_up", code)
             return
         ceiling = min(
             self.settings.max_delay_seconds, self.settings.base_delay_seconds * 2 ** (attempts - 1)
@@ -270,11 +311,13 @@ class OutboxWorker:
             "outbox %s: attempt %s failed (%s); retrying in %.1fs", item.id, attempts, error, delay
         )
         await self.store.outbox_retry(item.id, attempts, delay, code, error, ambiguous, now)
+        self._count("retried", code)
 
     async def _fail(self, item: OutboxItem, error: TwilioRestException) -> None:
         meaning = PERMANENT_ERRORS.get(error.code or 0, error.msg)
         log.warning("outbox %s: Twilio refused it for good: %s %s", item.id, error.code, meaning)
         await self.store.outbox_failed(item.id, error.code, meaning, self.clock())
+        self._count("refused", error.code)
         if error.code == UNSUBSCRIBED:
             await self.on_unsubscribed(item.to)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot import admin, webhook
+from bot import admin, probes, webhook
 from bot.console.web import console_app
 from bot.dev_twilio import DevTwilio
 from bot.simulator.web import Simulator
@@ -21,6 +21,8 @@ def setup_routes(
     app.router.add_post("/reservation/incoming", webhook.inbound_sms)  # the seed's route
     app.router.add_post("/sms/status", webhook.message_status)
     app.router.add_get("/healthz", webhook.healthz)
+    app.router.add_get("/readyz", probes.readyz)
+    app.router.add_get("/metrics", probes.metrics)
     app.add_subapp("/admin/api", admin.api_app())
     # The operator console's pages; /admin/api above is matched first and keeps its own auth.
     app.add_subapp("/admin", console_app())

@@ -15,6 +15,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.config import Config
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker
 from bot.search_index import MessageIndex
 from bot.turns import Turns
@@ -34,7 +35,10 @@ class Services:
     validator: RequestValidator
     admin_token: str
     search: MessageIndex
+    metrics: Metrics
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Set on SIGTERM (bot/serving.py): /readyz answers 503 and webhooks close their connection.
+    stopping: bool = False
 
 
 SERVICES = web.AppKey("services", Services)

@@ -43,6 +43,7 @@ class Answer(NamedTuple):
     twiml: str
     cookie: str | None
     replayed: bool = False
+    failed: bool = False  # the apology: the turn could not be decided or committed
 
 
 class Turns(Protocol):
@@ -208,8 +209,9 @@ class TurnRunner:
     def _apology(self, sms: InboundSms) -> Answer:
         person = self.world.person(sms.phone)
         if person is not None and person.opted_out:
-            return Answer(render([], sms.phone), None)  # nothing, even an apology, after STOP
-        return Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+            # Nothing, even an apology, after STOP.
+            return Answer(render([], sms.phone), None, failed=True)
+        return Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None, failed=True)
 
     async def perform_expiry(
         self, decision: Decision, bot_phone: str, now: datetime | None = None

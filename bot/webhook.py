@@ -7,6 +7,7 @@ The inbound handler reads as SPEC §2: verify the signature, read the message, r
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from aiohttp import web
@@ -30,14 +31,22 @@ FORM = "application/x-www-form-urlencoded"
 
 async def inbound_sms(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await read_form(request)
-    verify_signature(services, request, form)
-    sms = read_inbound(form)
+    started = perf_counter()
+    try:
+        form = await read_form(request)
+        verify_signature(services, request, form)
+        sms = read_inbound(form)
+    except web.HTTPException as refused:
+        services.metrics.refused(refused.status)
+        raise
     sessions = services.turns.sessions
     answer = await services.turns.run(sms, sessions.read(request.headers.get("Cookie")))
     response = web.Response(text=answer.twiml, content_type=TWIML, charset="utf-8")
     if answer.cookie:
         response.headers["Set-Cookie"] = sessions.set_cookie_header(answer.cookie)
+    if services.stopping:
+        response.force_close()  # the next webhook comes on a new connection: another instance
+    services.metrics.turn(answer, perf_counter() - started)
     return response
 
 
@@ -53,7 +62,12 @@ async def message_status(request: web.Request) -> web.Response:
     code = _int(form.get("ErrorCode"))
     if status in writes.TRACKED_STATUSES:
         await services.store.outbox_status(sid, status, code, services.clock())
-    return web.Response(status=204)
+        if status != "sent":  # the REST create already counted it sent
+            services.metrics.delivery(status, code)
+    response = web.Response(status=204)
+    if services.stopping:
+        response.force_close()
+    return response
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[Any]:

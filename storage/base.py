@@ -25,7 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from conversations.model import Property
 from storage.console_queries import ConversationFilter, ReservationFilter
-from storage.queries import OutboxItem
+from storage.queries import OutboxBacklog, OutboxItem
 
 __all__ = [
     "ConversationFilter",
@@ -72,8 +72,12 @@ class Store(ABC):
     async def close(self) -> None: ...
 
     @abstractmethod
+    async def check(self) -> str | None:
+        """Why this store cannot take turns now (it does not answer in time, or is not at this
+        code's schema version), or None: GET /readyz asks it."""
+
     async def ready(self) -> bool:
-        """Whether the store answers and is at this code's schema version (GET /readyz)."""
+        return await self.check() is None
 
     def subscribe(self, channel: str, callback: Callable[[], None]) -> None:  # noqa: B027
         """Hear another instance's news on `channel` ("airtng_homes", "airtng_outbox"); a store
@@ -141,6 +145,10 @@ class Store(ABC):
     async def outbox_failed(
         self, outbox_id: int, error_code: int | None, error: str, now: datetime
     ) -> None: ...
+
+    @abstractmethod
+    async def outbox_backlog(self) -> OutboxBacklog:
+        """How much of the outbox is not sent yet, and since when (GET /metrics)."""
 
     @abstractmethod
     async def known_twilio_sids(self, sids: list[str]) -> set[str]:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 
-from storage.schema import migrate
+from storage.schema import migrate, schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class Database:
         self._checkpoints: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
         self._closed = False
+        self.read_only = False
         self.commits = 0  # transactions and turns committed, for the benchmark's report
         self.turns_committed = 0
         self.replays = 0  # batches committed turn by turn (a failure, or a statement or value
@@ -62,7 +63,17 @@ class Database:
         self._dispatch = Dispatch()
 
     @classmethod
-    async def open(cls, path: Path, durability: str = "normal") -> Database:
+    async def open(
+        cls, path: Path, durability: str = "normal", *, read_only: bool = False
+    ) -> Database:
+        """The writer, the reader and the checkpointer, the schema migrated.
+
+        read_only: for an operator command beside a service that owns the file (storage/lock.py):
+        one connection that refuses every write, no migration (the schema must be this code's
+        already) and no checkpoints, so nothing the service does is disturbed.
+        """
+        if read_only:
+            return await cls._open_read_only(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         synchronous = "FULL" if durability == "full" else "NORMAL"
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT), never implicit.
@@ -91,6 +102,38 @@ class Database:
         db._checkpoints = asyncio.create_task(db._checkpoint_loop(), name="wal-checkpoint")
         return db
 
+    @classmethod
+    async def _open_read_only(cls, path: Path) -> Database:
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await reader.executescript("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")
+            problem = await _call(reader, schema_problem)
+            if problem:
+                raise RuntimeError(f"{path}: {problem}")
+        except BaseException:
+            await reader.close()
+            raise
+        db = cls(reader, reader)
+        db.read_only = True
+        db._committer = asyncio.create_task(db._commit_loop(), name="group-commit")
+        return db
+
+    async def check(self, timeout: float = 2.0) -> str | None:
+        """Why this store cannot take turns now, or None: it answers, at this code's schema,
+        and its group commit runs. Asked by /readyz; one look on the checkpointer's
+        connection, which no console query or turn is queued on."""
+        if self._closed:
+            return "the database is closed"
+        if self._committer is None or self._committer.done():
+            return "the group commit has stopped"
+        try:
+            async with asyncio.timeout(timeout):
+                return await _call(self._checkpointer or self._reader, schema_problem)
+        except TimeoutError:
+            return f"the database did not answer within {timeout:g} s"
+        except sqlite3.Error as error:
+            return f"the database cannot be read: {error}"
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -104,7 +147,7 @@ class Database:
         if self._checkpointer:
             await self._checkpointer.close()
         await self._reader.close()
-        await self._writer.close()
+        await self._writer.close()  # (the reader itself when read-only: closing twice is safe)
 
     async def commit(self, writes: Sequence[Write]) -> None:
         """Commit one turn's writes; returns when they are durable (or raises)."""

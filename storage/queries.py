@@ -173,6 +173,25 @@ def outbox_work(conn: sqlite3.Connection, now: str, limit: int) -> OutboxWork:
     return OutboxWork(due_outbox(conn, now, limit), next_outbox_time(conn, now))
 
 
+class OutboxBacklog(NamedTuple):
+    queued: int
+    sending: int
+    oldest: str | None  # when the oldest row not sent yet was queued
+
+
+def outbox_backlog(conn: sqlite3.Connection) -> OutboxBacklog:
+    """How much of the outbox is not sent yet, and since when (GET /metrics, once a scrape):
+    counts and first ids from outbox_by_status, so the cost is the backlog's, not the table's."""
+    row = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'queued'),"
+        " (SELECT COUNT(*) FROM outbox WHERE status = 'sending'),"
+        " (SELECT created_at FROM outbox WHERE id = min(coalesce(q, s), coalesce(s, q)))"
+        " FROM (SELECT (SELECT MIN(id) FROM outbox WHERE status = 'queued') AS q,"
+        " (SELECT MIN(id) FROM outbox WHERE status = 'sending') AS s)"
+    ).fetchone()
+    return OutboxBacklog(*row)
+
+
 def known_twilio_sids(conn: sqlite3.Connection, sids: list[str]) -> set[str]:
     """Which of these Twilio message SIDs some outbox row already records."""
     marks = ",".join("?" * len(sids))

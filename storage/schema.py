@@ -221,6 +221,16 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def schema_problem(conn: sqlite3.Connection) -> str | None:
+    """Why this code cannot use the database as it is (not migrated, or migrated by newer
+    code), or None."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == len(MIGRATIONS):
+        return None
+    age = "newer" if version > len(MIGRATIONS) else "older"
+    return f"the database is at schema version {version}, {age} than this code's {len(MIGRATIONS)}"
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to the newest schema; returns the version it is at."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -26,7 +26,6 @@ from storage.base import (
     title_key,
 )
 from storage.db import Database, StaleWrite
-from storage.schema import MIGRATIONS
 from storage.writes import stamp
 
 
@@ -47,12 +46,8 @@ class SqliteStore(Store):
     async def close(self) -> None:
         await self.db.close()
 
-    async def ready(self) -> bool:
-        try:
-            version = await self.db.read(_schema_version)
-        except Exception:
-            return False
-        return version == len(MIGRATIONS)
+    async def check(self) -> str | None:
+        return await self.db.check()
 
     # -- settings and secrets ------------------------------------------------------------------
 
@@ -62,7 +57,13 @@ class SqliteStore(Store):
     async def secret(self, key: str, make: Callable[[], str]) -> str:
         value = await self.db.read(queries.setting, key)
         if value is None:
-            return await self.db.transact(_keep_first, key, make())
+            value = make()
+            # Read-only beside a service that never made it (it has real credentials, or a
+            # token of its own): a value for this command alone, which that service will not
+            # accept.
+            if self.db.read_only:
+                return value
+            return await self.db.transact(_keep_first, key, value)
         return value
 
     # -- homes ---------------------------------------------------------------------------------
@@ -146,6 +147,9 @@ class SqliteStore(Store):
         self, outbox_id: int, error_code: int | None, error: str, now: datetime
     ) -> None:
         await self.db.write([writes.outbox_failed(outbox_id, error_code, error, now)])
+
+    async def outbox_backlog(self) -> queries.OutboxBacklog:
+        return await self.db.read(queries.outbox_backlog)
 
     async def known_twilio_sids(self, sids: list[str]) -> set[str]:
         return await self.db.read(queries.known_twilio_sids, sids)
@@ -276,10 +280,6 @@ class SqliteStore(Store):
             ]
         )
         return messages, outbox
-
-
-def _schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _keep_first(conn: sqlite3.Connection, key: str, value: str) -> str:

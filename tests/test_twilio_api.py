@@ -293,6 +293,18 @@ async def test_server_error_faults(
     assert len(twilio_api.created) == 1
 
 
+async def test_a_slow_create_is_in_flight_for_a_while_then_accepted(
+    twilio_api: TwilioAPI, client: Client
+) -> None:
+    twilio_api.fail_next(1, "slow", hang=0.5)
+    create = asyncio.create_task(client.messages.create_async(to=GUEST, from_=SERVICE, body="hi"))
+    await twilio_api.wait_for(lambda: twilio_api.attempts_by_to[GUEST] == 1)
+    assert twilio_api.created == [] and not create.done()
+    message = await create
+    assert [m["sid"] for m in twilio_api.created] == [message.sid]
+    assert [r.status for r in twilio_api.create_requests()] == [201]
+
+
 async def test_429_carries_retry_after(twilio_api: TwilioAPI, client: Client) -> None:
     twilio_api.fail_next(1, "429", retry_after=7)
     with pytest.raises(TwilioRestException) as caught:

@@ -70,6 +70,7 @@ FaultKind = Literal[
     "503",
     "429",
     "timeout",
+    "slow",
     "close",
     "created_then_close",
     "21610",
@@ -361,7 +362,7 @@ class TwilioAPI:
         """Make the next n create requests (to ``to`` only, if given) fail with ``kind``.
 
         ``retry_after`` is the 429 Retry-After; ``hang`` the "timeout" stall (default
-        ``hang_seconds``); ``create=True`` makes a "timeout" create the message before
+        ``hang_seconds``), or how long a "slow" create takes before it succeeds; ``create=True`` makes a "timeout" create the message before
         stalling; ``error_code`` is the delivery error for "undelivered"/"failed".
         """
         fault = self._fault(kind, to, retry_after, hang, create, error_code)
@@ -562,6 +563,7 @@ class TwilioAPI:
         to = _first(form, "To")
         if to is not None:
             self.attempts_by_to[to] += 1
+            self._notify()  # waiters may watch for a request in flight (a slow or hung create)
         fault = self._take_fault(to)
         if fault is None:
             return self._create_response(form, None)
@@ -591,6 +593,10 @@ class TwilioAPI:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), hang)
             return self._drop(request, record)
+        if kind == "slow":  # a create in flight for a while, then accepted as usual
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.hang or self.hang_seconds)
+            return self._create_response(form, None)
         if kind == "created_then_close":
             rejected = self._reject_invalid(form)
             if rejected is not None:

@@ -38,7 +38,7 @@ from storage.postgres.changes import apply_script, encode
 from storage.postgres.outbox import CLAIM
 from storage.postgres.schema import MIGRATIONS, migrate, schema_version
 from storage.postgres.turns import STALE
-from storage.queries import OutboxItem
+from storage.queries import OutboxBacklog, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +244,20 @@ class PostgresStore(Store):
             self._listener = None
         await self.pool.close()
 
-    async def ready(self) -> bool:
+    async def check(self, timeout: float = 2.0) -> str | None:
         try:
-            async with self.pool.acquire() as conn:
-                return await schema_version(conn) == len(MIGRATIONS)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-            return False
+            async with asyncio.timeout(timeout), self.pool.acquire() as conn:
+                version = await schema_version(conn)
+        except TimeoutError:
+            return f"the database did not answer within {timeout:g} s"
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            return f"the database cannot be read: {error}"
+        if version == len(MIGRATIONS):
+            return None
+        age = "newer" if version > len(MIGRATIONS) else "older"
+        return (
+            f"the database is at schema version {version}, {age} than this code's {len(MIGRATIONS)}"
+        )
 
     # -- news from the other instances -----------------------------------------------------
 
@@ -499,6 +507,15 @@ class PostgresStore(Store):
             error_code,
             error,
         )
+
+    async def outbox_backlog(self) -> OutboxBacklog:
+        row = await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'queued'),"
+            " count(*) FILTER (WHERE status = 'sending'), airtng_stamp(min(created_at))"
+            " FROM outbox WHERE status IN ('queued', 'sending')"
+        )
+        assert row is not None
+        return OutboxBacklog(int(row[0]), int(row[1]), row[2])
 
     async def known_twilio_sids(self, sids: list[str]) -> set[str]:
         rows = await self.pool.fetch(

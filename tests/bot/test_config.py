@@ -4,11 +4,12 @@ checked values, and dev mode decided by the credentials.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, MetricsConfig, ServerConfig, load_config
 
 CREDENTIALS = """
 [twilio]
@@ -260,3 +261,38 @@ def test_the_shipped_config_toml_loads(tmp_path: Path) -> None:
     assert config.server.host == "127.0.0.1"
     assert config.booking.request_ttl_hours == 24
     assert config.session.idle_hours == 4
+
+
+def test_fleet_keys_have_defaults_the_shipped_file_repeats() -> None:
+    shipped = load_config(Path(__file__).resolve().parents[2] / "config.toml", {})
+    assert shipped.server.drain_seconds == Config().server.drain_seconds == 5.0
+    assert shipped.metrics == MetricsConfig() == MetricsConfig(instance="", token="")
+
+
+def test_the_metrics_token_may_come_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[metrics]\ntoken = "from-file"\ninstance = "web-3"\n', encoding="utf-8")
+    config = load_config(path, {"AIRTNG_METRICS_TOKEN": "from-env"})
+    assert (config.metrics.token, config.instance) == ("from-env", "web-3")
+
+
+def test_a_negative_drain_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[server]\ndrain_seconds = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[server\] drain_seconds must be 0 or more"):
+        load_config(path, {})
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("0.0.0.0", "http://127.0.0.1:8080"),  # every address: this machine's own is one
+        ("::", "http://[::1]:8080"),
+        ("10.1.2.3", "http://10.1.2.3:8080"),
+    ],
+)
+def test_operator_commands_reach_the_service_where_it_listens(host: str, url: str) -> None:
+    config = Config(server=ServerConfig(host=host, port=8080))
+    assert config.local_url == url
+    assert config.instance == f"{socket.gethostname()}:8080"

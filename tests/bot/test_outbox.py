@@ -446,6 +446,43 @@ async def test_shutdown_stops_sending_before_it_waits_for_requests_in_progress(
     await settled_once_after_a_restart(tmp_path, twilio_api, clock)
 
 
+async def test_a_stop_lets_a_send_posted_to_twilio_finish_and_records_it(bot: Bot) -> None:
+    # SIGTERM's order (bot/serving.py): the outbox stops before listening does, and what it
+    # already posted to Twilio is answered and recorded, not cancelled into 'sending'.
+    bot.twilio.fail_next(1, "slow", to=HOST, hang=0.5)
+    await a_request(bot)
+    await bot.twilio.wait_for(lambda: bot.twilio.attempts_by_to[HOST] == 1)
+    assert bot.services.outbox.sending == 1 and bot.twilio.messages_to(HOST) == []
+    await bot.services.outbox.stop(timeout=10)
+    assert bot.services.outbox.sending == 0
+    (message,) = bot.twilio.messages_to(HOST)
+    (row,) = await outbox_rows(bot, HOST)
+    assert (row["twilio_sid"], row["attempts"]) == (message["sid"], 1)
+    assert row["status"] in ("sent", "delivered")  # its status callback may be in already
+    # Nothing new starts once stopped: a second guest's request stays queued for the next start.
+    await request_stay(bot, bot.phone(GUEST_B))
+    bot.services.outbox.wake()
+    await asyncio.sleep(0.2)
+    statuses = {r["id"]: r["status"] for r in await outbox_rows(bot, HOST)}
+    assert statuses.pop(row["id"]) in ("sent", "delivered")  # its callback may have come
+    assert list(statuses.values()) == ["queued"]
+    assert len(bot.twilio.messages_to(HOST)) == 1
+    with pytest.raises(LookupError):
+        outbox_task(bot)  # the worker's loop has ended
+
+
+async def test_a_stop_waits_for_a_send_no_longer_than_it_is_told(bot: Bot) -> None:
+    bot.twilio.fail_next(1, "timeout", to=HOST, hang=30)
+    await a_request(bot)
+    await bot.twilio.wait_for(lambda: bot.twilio.attempts_by_to[HOST] == 1)
+    await bot.services.outbox.stop(timeout=0.2)
+    # Still unanswered: on_shutdown cancels it, its row stays 'sending' for the next start to
+    # ask Twilio about (test_shutdown_stops_sending_before_it_waits_for_requests_in_progress).
+    assert bot.services.outbox.sending == 1
+    (row,) = await outbox_rows(bot, HOST)
+    assert row["status"] == "sending"
+
+
 # -- the request on the wire ------------------------------------------------------------------
 
 TRICKY = "Réservé 🏠 & paid = yes + tax? 100%\nline two; a/b #3"

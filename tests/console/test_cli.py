@@ -1,5 +1,6 @@
 """`python run.py logs | reservations | retention`: the operator's questions from a terminal,
-run as a separate process against the database of a running service (WAL lets both read)."""
+run as a separate process against the database of a running service: the reads read the file
+beside it (WAL lets both), retention goes through its admin API (bot/offline.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.bot.test_webhook import GUEST, GUEST_B, HOST, request_stay
-from tests.conftest import Bot
+from tests.conftest import ADMIN_TOKEN, Bot
 from tests.postgres import DATABASE
 
 RUN = Path(__file__).resolve().parents[2] / "run.py"
@@ -19,9 +20,13 @@ RUN = Path(__file__).resolve().parents[2] / "run.py"
 
 async def run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     config = tmp_path / "cli.toml"
-    # The test's store: its SQLite file, or its PostgreSQL database.
+    # The operator's config names the same store and the service's admin token (the test's
+    # store: its SQLite file, or its PostgreSQL database).
     url = DATABASE["url"]
-    config.write_text(f'[storage]\npath = "airtng.db"\nurl = "{url}"\n', encoding="utf-8")
+    config.write_text(
+        f'[storage]\npath = "airtng.db"\nurl = "{url}"\n[admin]\ntoken = "{ADMIN_TOKEN}"\n',
+        encoding="utf-8",
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(RUN),

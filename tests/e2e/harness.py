@@ -88,6 +88,9 @@ def config_sections(
             "host": "127.0.0.1",
             "port": port,
             "public_url": f"http://127.0.0.1:{port}",
+            # No balancer to drain from: SIGTERM stops at once (tests/e2e/test_fleet.py
+            # sets a drain where it tests one).
+            "drain_seconds": 0.0,
         },
         "storage": {"path": str(database), "url": database_url, "durability": "normal"},
         "twilio": {

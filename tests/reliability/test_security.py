@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 import bot.admin
+import bot.probes
 import bot.sessions
 from bot.config import AdminConfig, ConfigError, load_config
 from bot.sessions import COOKIE_NAME
@@ -360,7 +361,10 @@ def test_tokens_and_cookies_are_compared_in_constant_time() -> None:
         r"(==|!=)\s*(token|given|cookie|issued|signature|expected)\b|"
         r"\b(token|given|cookie|issued|signature|expected)\s*(==|!=)"
     )
-    authorised = inspect.getsource(bot.admin.authorised)
+    # The admin API and /metrics (when it has a token) both ask bearer_matches.
+    assert "bearer_matches(" in inspect.getsource(bot.admin.authorised)
+    assert "bearer_matches(" in inspect.getsource(bot.probes.metrics)
+    authorised = inspect.getsource(bot.admin.bearer_matches)
     assert "hmac.compare_digest(" in authorised
     assert plain_equality.search(authorised) is None, authorised
     names = inspect.getsource(bot.sessions.Sessions.names)

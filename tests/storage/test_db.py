@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ import pytest
 
 from conversations.model import Conversation, Person, Property
 from storage import writes
-from storage.db import Database, StaleWrite, Write, _dispatched
+from storage.db import Database, StaleWrite, Write, _call, _dispatched
+from storage.schema import MIGRATIONS
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -557,3 +559,58 @@ async def test_commits_never_checkpoint_and_the_checkpointer_keeps_up(tmp_path: 
         assert frames_after < frames
     finally:
         await db.close()
+
+
+# -- beside a service that owns the file (bot/offline.py), and what /readyz asks -------------
+
+
+async def test_a_read_only_store_reads_and_refuses_every_write(tmp_path: Path) -> None:
+    owner = await Database.open(tmp_path / "airtng.db")
+    await owner.commit([add(1)])
+    beside = await Database.open(tmp_path / "airtng.db", read_only=True)
+    try:
+        assert beside.read_only and not owner.read_only
+        assert await beside.read(people_ids) == [1]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await beside.commit([add(2)])
+        await owner.commit([add(3)])  # the owner keeps writing, and the reader sees it
+        assert await beside.read(people_ids) == [1, 3]
+    finally:
+        await beside.close()
+        await owner.close()
+    assert on_disk(tmp_path / "airtng.db", "SELECT id FROM people") == [(1,), (3,)]
+
+
+async def test_a_read_only_store_never_migrates_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(f"{MIGRATIONS[0]}\nPRAGMA user_version = 1;")
+    conn.close()
+    with pytest.raises(RuntimeError, match="schema version 1, older than this code's"):
+        await Database.open(path, read_only=True)
+    assert on_disk(path, "PRAGMA user_version") == [(1,)]
+
+
+async def test_check_says_why_the_store_cannot_take_turns(tmp_path: Path) -> None:
+    path = tmp_path / "airtng.db"
+    db = await Database.open(path)
+    try:
+        assert await db.check() is None
+        newer = sqlite3.connect(path)  # what newer code's migration does to the file
+        newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        assert await db.check() == (
+            f"the database is at schema version {len(MIGRATIONS) + 1},"
+            f" newer than this code's {len(MIGRATIONS)}"
+        )
+        newer.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        newer.close()
+        assert await db.check() is None
+        # The connection it asks is busy for longer than the check waits (a checkpoint copying
+        # a large WAL, a disk that stalls): it answers "not ready" instead of waiting.
+        stall = asyncio.create_task(_call(db._checkpointer, lambda conn: time.sleep(0.5)))
+        await asyncio.sleep(0.05)
+        assert await db.check(timeout=0.1) == "the database did not answer within 0.1 s"
+        await stall
+    finally:
+        await db.close()
+    assert await db.check() == "the database is closed"

@@ -240,6 +240,7 @@ READS: dict[str, Callable[[sqlite3.Connection], object]] = {
     "setting": lambda c: queries.setting(c, "session_secret"),
     "due_outbox": lambda c: queries.due_outbox(c, NOW, 8),
     "next_outbox_time": lambda c: queries.next_outbox_time(c),
+    "outbox_backlog": lambda c: queries.outbox_backlog(c),
     "outbox_work": lambda c: queries.outbox_work(c, NOW, 8),
     "known_twilio_sids": lambda c: queries.known_twilio_sids(c, ["SM1", "SM2"]),
     "admin_reservations[all]": lambda c: queries.admin_reservations(c, None, 100, 0),
