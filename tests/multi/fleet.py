@@ -53,7 +53,7 @@ def haproxy_config(port: int, servers: list[tuple[str, int]]) -> str:
         "    default_backend instances",
         "backend instances",
         "    balance roundrobin",
-        "    option httpchk GET /healthz",
+        "    option httpchk GET /readyz",  # 503 from SIGTERM on: out of rotation at once
         "    http-response set-header X-Served-By %[srv_name]",
         "    default-server inter 200ms fall 1 rise 1",
     ]
@@ -109,7 +109,7 @@ class Fleet:
         deadline = loop.time() + timeout
         seen: set[str] = set()
         while set(self.names) - seen:
-            if self.balancer.poll() is not None:
+            if self.balancer.poll() is not None:  # (a ready instance passes /readyz)
                 raise RuntimeError(f"haproxy exited with {self.balancer.returncode}")
             try:
                 async with self.carrier.session.get(self.url + "/healthz") as response:
@@ -142,6 +142,8 @@ async def running_fleet(
             auth_token=twilio.auth_token,
         )
         sections["server"]["public_url"] = url
+        # A SIGTERM drains for a moment: long enough for haproxy's check (200 ms) to see it.
+        sections["server"]["drain_seconds"] = 0.5
         servers.append(ServerProcess(write_config(folder / "config.toml", sections), port=port))
     config = directory / "haproxy.cfg"
     config.write_text(
