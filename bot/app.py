@@ -184,16 +184,23 @@ async def _lifetime(
         metrics=metrics,
     )
     turns: Turns
-    if isinstance(store, SqliteStore):
-        turns = await _memory_turns(store, config, sessions, idle, clock, outbox.wake)
-    else:
-        from bot.shared_turns import SharedTurnRunner
-        from storage.postgres import PostgresStore
+    try:
+        if isinstance(store, SqliteStore):
+            turns = await _memory_turns(store, config, sessions, idle, clock, outbox.wake)
+        else:
+            from bot.shared_turns import SharedTurnRunner
+            from storage.postgres import PostgresStore
 
-        assert isinstance(store, PostgresStore)
-        turns = await SharedTurnRunner.start(store, config, sessions, idle, clock, outbox.wake)
-    if config.dev_mode and not await turns.homes():
-        await load_demo(turns, config.public_url, clock())
+            assert isinstance(store, PostgresStore)
+            turns = await SharedTurnRunner.start(store, config, sessions, idle, clock, outbox.wake)
+        if config.dev_mode and not await turns.homes():
+            await load_demo(turns, config.public_url, clock())
+    except BaseException:
+        # A start that fails leaves nothing open (a shared store's listener would keep the
+        # process from ending).
+        await outbox.close()
+        await store.close()
+        raise
     if dev_twilio is not None:
         dev_twilio.account_sid = config.twilio.account_sid
         dev_twilio.auth_token = config.twilio.auth_token
