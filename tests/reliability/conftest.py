@@ -10,27 +10,32 @@ process of tests/e2e/harness.py with its own Twilio stand-in and database.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest_asyncio
 
 from tests.bot.test_webhook import bot_that_stops_cleanly  # noqa: F401  (the `bot` fixture)
 from tests.e2e.harness import ServerProcess, Service, running_service
 from tests.phones import parse_twiml
+from tests.postgres import DATABASE
 from tests.reliability import summary
 
 # -- the servers ----------------------------------------------------------------------------------
 
 
 @pytest_asyncio.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
+async def service(tmp_path: Path, backend: str) -> AsyncIterator[Service]:
     """`python run.py` on a fresh database, with a Twilio stand-in in this event loop."""
     async with running_service(tmp_path) as running:
         yield running
@@ -73,6 +78,28 @@ class Stored:
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
     people: dict[str, dict[str, Any]] = field(default_factory=dict)  # by phone
     integrity: list[str] = field(default_factory=list)
+    # PostgreSQL hands out message ids to concurrent turns interleaved: a turn's rows are the
+    # ones with its moment (`at`, to the microsecond), not the next ids as on SQLite.
+    turns_by_at: bool = False
+
+    def in_turn(self, message: dict[str, Any], offset: int) -> dict[str, Any] | None:
+        """The message `offset` rows after (or before, if negative) `message` in its turn."""
+        if not self.turns_by_at:
+            return self._by_id.get(message["id"] + offset)
+        same = self._by_at[message["at"]]
+        at = next(n for n, m in enumerate(same) if m["id"] == message["id"])
+        return same[at + offset] if 0 <= at + offset < len(same) else None
+
+    @functools.cached_property
+    def _by_id(self) -> dict[int, dict[str, Any]]:
+        return {m["id"]: m for m in self.messages}
+
+    @functools.cached_property
+    def _by_at(self) -> dict[str, list[dict[str, Any]]]:
+        turns: dict[str, list[dict[str, Any]]] = {}
+        for message in self.messages:  # in id order
+            turns.setdefault(message["at"], []).append(message)
+        return turns
 
     def counts(self) -> dict[str, int]:
         return {
@@ -123,11 +150,65 @@ def read_database(path: Path) -> Stored:
         conn.close()
 
 
+def read_store(path: Path) -> Stored:
+    """The test's store read around the service: its SQLite file, or (when the test runs on the
+    shared store) its PostgreSQL database, in one repeatable-read snapshot."""
+    if not DATABASE["url"]:
+        return read_database(path)
+    with ThreadPoolExecutor(1) as pool:  # the caller's event loop may be running
+        return pool.submit(asyncio.run, _read_postgres(DATABASE["url"])).result()
+
+
+async def _read_postgres(url: str) -> Stored:
+    conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            stored = Stored(turns_by_at=True)
+            stored.handled = {
+                r["sid"]: r["twiml"]
+                for r in await conn.fetch("SELECT sid, twiml FROM handled_messages")
+            }
+            stored.messages = [
+                dict(r)
+                for r in await conn.fetch(
+                    "SELECT id, conversation_id, direction, phone, body, media::text AS media,"
+                    " twilio_sid, status, outbox_id, state_before, state_after, at::text AS at"
+                    " FROM messages ORDER BY id"
+                )
+            ]
+            stored.conversations = {
+                r["id"]: dict(r)
+                for r in await conn.fetch("SELECT id, phone, state, version FROM conversations")
+            }
+            stored.people = {
+                r["phone"]: dict(r)
+                for r in await conn.fetch(
+                    "SELECT id, phone, name, opted_out::int AS opted_out FROM people"
+                )
+            }
+            stored.reservations = {
+                r["id"]: dict(r)
+                for r in await conn.fetch(
+                    "SELECT r.id, r.status, r.property_id, g.phone AS guest_phone,"
+                    " h.phone AS host_phone FROM reservations r JOIN people g ON g.id = r.guest_id"
+                    " JOIN properties p ON p.id = r.property_id JOIN people h ON h.id = p.host_id"
+                )
+            }
+            stored.outbox = {
+                r["id"]: dict(r)
+                for r in await conn.fetch(
+                    "SELECT id, to_phone, body, status, reservation_id FROM outbox"
+                )
+            }
+            return stored
+    finally:
+        await conn.close()
+
+
 def consistency_problems(stored: Stored) -> list[str]:
     """What no crash, race or hostile input may ever leave behind: a turn half applied, a log
     that disagrees with the answer given, an effect without the turn that caused it."""
     problems = [f"integrity: {line}" for line in stored.integrity]
-    by_id = {m["id"]: m for m in stored.messages}
 
     # Every handled MessageSid is exactly one logged inbound message, and the other way round.
     inbound_sids = Counter(
@@ -147,7 +228,7 @@ def consistency_problems(stored: Stored) -> list[str]:
             continue
         replies = parse_twiml(stored.handled[message["twilio_sid"]], message["phone"])
         for offset, reply in enumerate(replies, start=1):
-            logged = by_id.get(message["id"] + offset)
+            logged = stored.in_turn(message, offset)
             got = None
             if logged is not None:
                 media = json.loads(logged["media"])
@@ -188,7 +269,7 @@ def consistency_problems(stored: Stored) -> list[str]:
         if len(told) != 1:
             problems.append(f"reservation {ref}: {len(told)} 'sent' replies logged")
         else:
-            send = by_id.get(told[0]["id"] - 1)
+            send = stored.in_turn(told[0], -1)
             if not (
                 send
                 and send["direction"] == "in"
@@ -234,7 +315,7 @@ def consistency_problems(stored: Stored) -> list[str]:
 
 
 def assert_consistent(path: Path) -> Stored:
-    stored = read_database(path)
+    stored = read_store(path)
     problems = consistency_problems(stored)
     assert problems == [], "\n".join(problems)
     return stored

@@ -30,9 +30,8 @@ from tests.phones import Reply
 from tests.reliability import summary
 from tests.reliability.conftest import add_home, assert_consistent
 
-# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
-# store's crash and multi-instance story is tests/multi/.
-pytestmark = pytest.mark.sqlite_only
+# Every test here runs on both stores (the whole store read around the service after each, by
+# tests/reliability/conftest.py), but the one that reads the SQLite file's own rows mid-kill.
 
 HOSTS = tuple(f"+1555030000{k}" for k in range(1, 6))
 TITLES = ("Beach House", "Mountain Cabin", "City Loft", "Garden Cottage", "Desert Dome")
@@ -309,6 +308,7 @@ def handled_in_file(database: Path, sids: list[str]) -> dict[str, str]:
         conn.close()
 
 
+@pytest.mark.sqlite_only  # reads the handled rows from the file right after the kill
 async def test_turns_committed_whose_answers_died_with_the_server_are_replayed(
     service: Service,
 ) -> None:
