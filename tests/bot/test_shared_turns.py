@@ -164,7 +164,8 @@ async def test_expiry_at_two_instances_at_once_expires_each_request_once(
         counts = await asyncio.gather(
             *(app.services.turns.expire_due(ttl, BOT_NUMBER, clock()) for app in [bot, other] * 3)
         )
-        assert sum(counts) == 3
+        # (The new instance's own expiry task may have run its first pass as it started.)
+        assert sum(counts) <= 3
         await bot.drained()
         expired = [m for m in twilio_api.messages_to(HOST) if "expired" in m["body"]]
         assert len(expired) == 3, expired
