@@ -67,6 +67,15 @@ class AlreadyHandled(RuntimeError):
     """Another turn stored this MessageSid first."""
 
 
+# Two transactions that each confirm one of two overlapping stays at once can each find the
+# other's new row in the exclusion constraint's index and wait for it: PostgreSQL breaks the
+# cycle by aborting one of them (deadlock_detected), as it may a serialization failure. The
+# transaction that gave way wrote nothing; the same writes, or a turn decided again, go on
+# once the other has committed (and then meet its confirmed stay as an Overlap).
+GAVE_WAY = ("40P01", "40001")  # deadlock_detected, serialization_failure
+APPLY_ATTEMPTS = 3
+
+
 async def _keep(connection: asyncpg.Connection) -> None:
     """The pool's reset when a connection comes back: nothing. asyncpg's default (a query that
     unlistens and unlocks everything) would cost every turn a round trip; turns release their
@@ -188,6 +197,8 @@ class PairTurn:
             self._spent("rollback", started)
             if error.sqlstate == STALE:
                 raise StaleTurn(str(error)) from error
+            if error.sqlstate in GAVE_WAY:  # decided again on what the other one committed
+                raise StaleTurn(f"gave way to a concurrent turn: {error}") from error
             if isinstance(error, asyncpg.ExclusionViolationError):
                 raise Overlap(str(error)) from error
             if isinstance(error, asyncpg.UniqueViolationError) and "handled" in str(
@@ -322,15 +333,21 @@ class PostgresStore(Store):
                 self.turn_round_trips += turn.round_trips
 
     async def apply(self, changes: dict[str, Any]) -> None:
-        """Writes that are not a turn's (an expiry, a reminder): committed, or StaleTurn."""
-        try:
-            await self.pool.execute("SELECT airtng_turn_apply($1::jsonb)", encode(changes))
-        except asyncpg.PostgresError as error:
-            if error.sqlstate == STALE:
-                raise StaleTurn(str(error)) from error
-            if isinstance(error, asyncpg.ExclusionViolationError):
-                raise Overlap(str(error)) from error
-            raise
+        """Writes that are not a turn's (an expiry, a reminder): committed, or StaleTurn or
+        Overlap. Aborted to break a deadlock, the same writes are tried again."""
+        payload = encode(changes)
+        for attempt in range(1, APPLY_ATTEMPTS + 1):
+            try:
+                await self.pool.execute("SELECT airtng_turn_apply($1::jsonb)", payload)
+                return
+            except asyncpg.PostgresError as error:
+                if error.sqlstate == STALE:
+                    raise StaleTurn(str(error)) from error
+                if isinstance(error, asyncpg.ExclusionViolationError):
+                    raise Overlap(str(error)) from error
+                if error.sqlstate not in GAVE_WAY or attempt == APPLY_ATTEMPTS:
+                    raise
+                log.info("writes gave way to a concurrent transaction (%s); again", error)
 
     async def homes_and_version(self) -> tuple[list[Property], str]:
         row = await self.pool.fetchrow(

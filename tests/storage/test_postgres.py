@@ -4,6 +4,7 @@ second confirmed stay, a turn's round trips, a pair's turns one at a time across
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -106,6 +107,69 @@ async def test_two_overlapping_stays_are_never_both_confirmed(backend: str) -> N
     finally:
         await one.close()
         await other.close()
+
+
+async def deadlocked(
+    store: PostgresStore, write: Callable[[], Awaitable[None]], mine: int, theirs: int
+) -> None:
+    """Run `write` (confirming `mine`) into a certain deadlock: another transaction confirms
+    `theirs` (overlapping) first, so `write` waits for it in the exclusion constraint, then
+    touches `mine`, which `write` holds. PostgreSQL aborts the one that waited first (both wait
+    deadlock_timeout before looking, and ours looks later): `write`'s. Ours then commits, and
+    `write`'s outcome is raised here."""
+    conn: asyncpg.Connection = await asyncpg.connect(DATABASE["url"])
+    try:
+        await conn.execute("SET deadlock_timeout = '10s'")  # the other one finds the cycle
+        async with conn.transaction():
+            await conn.execute("UPDATE reservations SET status = 'confirmed' WHERE id = $1", theirs)
+            writing = asyncio.create_task(write())
+            await _waiting_on_a_lock(store)
+            assert not writing.done()
+            await conn.execute(
+                "UPDATE reservations SET updated_at = updated_at WHERE id = $1", mine
+            )
+    finally:
+        await conn.close()
+    await writing
+
+
+async def _waiting_on_a_lock(store: PostgresStore) -> None:
+    async with asyncio.timeout(10):
+        while not await store.pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+        ):
+            await asyncio.sleep(0.02)
+
+
+async def test_a_write_aborted_to_break_a_deadlock_is_tried_again(backend: str) -> None:
+    store = await PostgresStore.open(DATABASE["url"])
+    try:
+        mine, theirs = await seeded(store)
+        # Tried again after the abort, it meets the stay the other transaction confirmed.
+        with pytest.raises(Overlap):
+            await deadlocked(store, lambda: store.apply(confirm(mine)), mine, theirs)
+        statuses = await store.pool.fetch("SELECT id, status FROM reservations ORDER BY id")
+        assert {row[0]: row[1] for row in statuses} == {mine: "pending", theirs: "confirmed"}
+    finally:
+        await store.close()
+
+
+async def test_a_turn_aborted_to_break_a_deadlock_is_decided_again(backend: str) -> None:
+    store = await PostgresStore.open(DATABASE["url"])
+    since = NOW - timedelta(hours=4)
+    try:
+        mine, theirs = await seeded(store)
+        async with store.pair_turn("SM1", BOT, "+15550100001", since) as turn:
+            with pytest.raises(StaleTurn, match="gave way"):
+                await deadlocked(store, lambda: turn.apply(confirm(mine)), mine, theirs)
+            assert turn.locked  # still the pair's, for the turn decided again
+        statuses = await store.pool.fetch("SELECT id, status FROM reservations ORDER BY id")
+        assert {row[0]: row[1] for row in statuses} == {mine: "pending", theirs: "confirmed"}
+        async with asyncio.timeout(5), store.pair_turn("SM2", BOT, "+15550100001", since):
+            pass  # and handed on afterwards
+    finally:
+        await store.close()
 
 
 async def test_workers_of_several_instances_never_claim_one_message(backend: str) -> None:
