@@ -273,6 +273,9 @@ class Result:
     errors: int
     wrapped: bool
     round: int = 0  # which interleaved round (bench), counted from 0
+    # When wrk ran, on the clock every process shares (time.perf_counter: CLOCK_MONOTONIC):
+    # a traced bot's timeline is read over these windows only (bench/trace.py).
+    window: tuple[float, float] = (0.0, 0.0)
 
 
 def _ms(text: str) -> float:
@@ -299,7 +302,9 @@ def run_wrk(target: str, url: str, request_file: Path, duration: int) -> Result:
         str(request_file),
         "1",
     ]
+    started = time.perf_counter()
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    window = (started, time.perf_counter())
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -309,7 +314,7 @@ def run_wrk(target: str, url: str, request_file: Path, duration: int) -> Result:
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(errors_match.group(1)) if errors_match else 0
     wrapped = "WRAPPED 0" not in out
-    return Result(target, rate, p50, p99, slowest, total, errors, wrapped)
+    return Result(target, rate, p50, p99, slowest, total, errors, wrapped, window=window)
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -435,6 +440,7 @@ def combined(name: str, results: list[Result]) -> Result:
         sum(r.requests for r in results),
         sum(r.errors for r in results),
         any(r.wrapped for r in results),
+        window=(min(r.window[0] for r in results), max(r.window[1] for r in results)),
     )
 
 
@@ -469,8 +475,10 @@ def instances(target: BotTarget) -> list[BotTarget]:
     return [target] + ([target.partner] if target.partner else [])
 
 
-def bot_command(config: Path, profile: Path | None = None) -> list[str]:
+def bot_command(config: Path, profile: Path | None = None, trace: Path | None = None) -> list[str]:
     command = [sys.executable, "run.py", "--config", str(config)]
+    if trace is not None:  # the timeline of every turn, commit, checkpoint and collection
+        command[1:2] = ["-m", "bench.trace", "serve", str(trace), "--"]
     if profile is None:
         return command
     # py-spy samples the server while it serves; collapsed stacks land beside the logs.
@@ -482,6 +490,7 @@ def bot_command(config: Path, profile: Path | None = None) -> list[str]:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="airtng-bench-"))
     procs: list[Proc] = []
+    traces: dict[str, Path] = {}  # with --trace: each bot instance's timeline, once it stopped
     try:
         api_port, bare_port, floor_port = (free_port() for _ in range(3))
         api_url = f"http://127.0.0.1:{api_port}"
@@ -501,9 +510,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         for target in bots:
             for n, instance in enumerate(instances(target)):
                 profile = folder / f"profile-{target.name}-{n}.txt" if args.profile else None
+                trace = folder / f"trace-{target.name}-{n}.json" if args.trace else None
+                if trace:
+                    traces[f"{target.name}-{n}"] = trace
                 instance.proc = Proc.start(
                     target.name,
-                    bot_command(instance.config, profile),
+                    bot_command(instance.config, profile, trace),
                     folder / f"{target.name}-{n}.log",
                 )
                 procs.append(instance.proc)
@@ -707,6 +719,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "outbox_drain_per_s": round(drain_rate) if drain_rate is not None else None,
             "bot_rss_mb": round(rss, 1),
             "reservations_seen": len(reservations),
+            "traces": {
+                name: (path, [r.window for r in results if r.target == name.rsplit("-", 1)[0]])
+                for name, path in traces.items()
+            },
         }
         return summary
     finally:
@@ -763,8 +779,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="run the bot under py-spy (implies --keep)"
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="record each bot's timeline (bench/trace.py) and report what its slowest turns met"
+        " (implies --keep)",
+    )
     args = parser.parse_args()
-    args.keep = args.keep or args.profile
+    args.keep = args.keep or args.profile or args.trace
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
     summary = asyncio.run(bench(args))
@@ -809,6 +831,19 @@ def main() -> None:
     print(f"outbox drain {summary['outbox_drain_per_s']} msg/s, bot RSS {summary['bot_rss_mb']} MB")
     if summary["wrapped"]:
         print(f"NOT VALID: replayed files in {', '.join(summary['wrapped'])}; raise --waves")
+    if summary["traces"]:
+        from bench.trace import report
+
+        traces = summary.pop("traces")
+        summary["trace_reports"] = {
+            name: report(path, windows) | {"windows": windows}
+            for name, (path, windows) in traces.items()
+        }
+        for name, found in summary["trace_reports"].items():
+            print(f"what {name}'s slowest 1% of turns under wrk met ({traces[name][0]}):")
+            print(json.dumps(found, indent=1))
+    else:
+        summary.pop("traces")
     print(json.dumps(summary))
 
 
