@@ -14,6 +14,8 @@ few microseconds a turn. The timeline is written when the server stops. Times ar
   kernel's part;
 - commit: a turn's writes handed to the group commit, and committed;
 - apply: the writer thread running one group commit (turns in it, and the thread's CPU time);
+- catch_up: the writer copying what a checkpoint missed, so the WAL starts over (with the
+  group commit that follows it);
 - checkpoint: a WAL checkpoint (frames in the WAL, frames copied), and its thread's CPU time;
 - gc: a collection by the cyclic garbage collector (generation, objects collected);
 - pass: an event-loop pass (one `_run_once`) longer than 2 ms, with how many callbacks it ran.
@@ -40,7 +42,15 @@ clock = time.perf_counter
 LONG_PASS = 0.002
 
 
-WIDTHS = {"request": 3, "commit": 2, "apply": 4, "checkpoint": 6, "gc": 4, "pass": 3}
+WIDTHS = {
+    "request": 3,
+    "commit": 2,
+    "apply": 4,
+    "catch_up": 2,
+    "checkpoint": 6,
+    "gc": 4,
+    "pass": 3,
+}
 
 
 class Timeline:
@@ -143,8 +153,19 @@ def record(timeline: Timeline) -> None:
         timeline.add("checkpoint", started, clock(), *result, sum(cpu))
         return result
 
+    catch_up = getattr(db, "_catch_up_then_apply", None)
+
+    def traced_catch_up(conn: Any, batch: Any) -> Any:
+        started = clock()
+        try:
+            return catch_up(conn, batch)  # type: ignore[misc]
+        finally:
+            timeline.add("catch_up", started, clock())
+
     db.Database.commit = traced_commit  # type: ignore[method-assign]
     db._apply = traced_apply
+    if catch_up is not None:
+        db._catch_up_then_apply = traced_catch_up
     db.Database.checkpoint = traced_checkpoint  # type: ignore[method-assign]
 
     collecting: dict[str, float] = {}
@@ -272,6 +293,7 @@ def report(
         "apply_wall": quantiles([a[1] - a[0] for a in applies]),
         "apply_cpu": quantiles([a[3] for a in applies]),
         "turns_a_commit": round(statistics.fmean(a[2] for a in applies), 1) if applies else 0,
+        "catch_up_wall": quantiles([c[1] - c[0] for c in spans.get("catch_up", [])]),
         "checkpoint_wall": quantiles([c[1] - c[0] for c in kinds["checkpoint"].spans]),
         "checkpoint_frames": [c[3] for c in kinds["checkpoint"].spans][-5:],
         "gc": {

@@ -8,7 +8,10 @@ close and durability.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import storage.db
 from conversations.model import Conversation, Person, Property
 from storage import writes
 from storage.db import Database, StaleWrite, Write, _call, _dispatched
@@ -559,6 +563,49 @@ async def test_commits_never_checkpoint_and_the_checkpointer_keeps_up(tmp_path: 
         assert frames_after < frames
     finally:
         await db.close()
+
+
+async def test_the_wal_starts_over_under_a_steady_stream_of_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits running beside every checkpoint would keep the WAL from ever starting over (it
+    grew by ~50 MB a second under the benchmark): past `wal_restart_frames` the writer copies
+    what the checkpointer missed before its next batch, so the WAL stays small however long
+    the stream lasts."""
+    monkeypatch.setattr(storage.db, "CHECKPOINT_BUSY_SECONDS", 0.01)
+    monkeypatch.setattr(storage.db, "CHECKPOINT_IDLE_SECONDS", 0.01)
+    path = tmp_path / "steady.db"
+    db = await Database.open(path)
+    db.wal_restart_frames = 64
+    wal = Path(f"{path}-wal")
+    try:
+        written = 0
+        while written * 1000 < 20e6:  # back to back: every checkpoint has commits beside it
+            rows = [
+                Write(
+                    "INSERT INTO settings (key, value) VALUES (?, ?)",
+                    (f"k{written + n}", "v" * 900),
+                )
+                for n in range(8)
+            ]
+            await asyncio.gather(*(db.commit([row]) for row in rows))
+            written += len(rows)
+        # Without the writer's catch-up the WAL held every row: more than 20 MB.
+        assert wal.stat().st_size < 8e6, f"{wal.stat().st_size} bytes of WAL for 20 MB of rows"
+    finally:
+        await db.close()
+    assert on_disk(path, "SELECT count(*) FROM settings WHERE key LIKE 'k%'") == [(written,)]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+async def test_the_checkpointer_runs_below_the_event_loop_and_the_writer(db: Database) -> None:
+    def nice(conn: sqlite3.Connection | None = None) -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert db._checkpointer is not None
+    own = nice()
+    assert await _call(db._checkpointer, nice) == max(own, storage.db.CHECKPOINTER_NICE) > own
+    assert await _call(db._writer, nice) == own
 
 
 # -- beside a service that owns the file (bot/offline.py), and what /readyz asks -------------
