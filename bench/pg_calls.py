@@ -6,7 +6,9 @@ with the benchmark's 500 homes.
 
 The load (lock, dedupe, the turn's view), the apply (a conversation's update, the inbound
 message and its reply, the handled MessageSid: BEGIN; apply; COMMIT), the unlock, and the apply
-again with synchronous_commit off (the difference is the commit's wait for its WAL flush).
+again with synchronous_commit off (the difference is the commit's wait for its WAL flush); what
+a turn adds to the database; and what reloading every home costs an instance (each does when any
+home changes).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncpg
 
 from bench.postgres import _postgres_cpu, create_database, drop_database, seed_homes
 from bench.run import HOMES, host_phone
+from storage.postgres import PostgresStore
 from storage.postgres.changes import apply_script
 from storage.postgres.store import SERVER_SETTINGS
 
@@ -91,10 +94,20 @@ async def main_async(server: str, n: int) -> None:
         await measure("load (the turn's view, no lock)", load, n)
         await measure("lock + unlock", lambda i: conn.fetchval(
             "SELECT pg_advisory_lock(1), pg_advisory_unlock(1)"), n)  # fmt: skip
+        size = await conn.fetchval("SELECT pg_database_size(current_database())")
         await measure("apply: BEGIN; writes; COMMIT", lambda i: apply(i, "a"), n)
         await conn.execute("SET synchronous_commit = off")
         await measure("apply, synchronous_commit off", lambda i: apply(i, "b"), n)
+        grown = await conn.fetchval("SELECT pg_database_size(current_database())") - size
+        print(f"{'what a turn adds to the database':40} {grown / (2 * n):6.0f} bytes"
+              " (its rows and their index entries)")  # fmt: skip
         await conn.close()
+        store = await PostgresStore.open(url)
+        try:
+            await measure(f"every home reloaded ({HOMES} homes)",
+                          lambda i: store.homes_and_version(), 100)  # fmt: skip
+        finally:
+            await store.close()
     finally:
         await drop_database(server, NAME)
 

@@ -81,6 +81,23 @@ class Proc:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) of the main thread (the event loop) and of all the others
+        (the database's), from /proc; (0, 0) where there is none."""
+        loop = others = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{self.popen.pid}/task").glob("*"):
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a thread that ended meanwhile
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            if task.name == str(self.popen.pid):
+                loop += seconds
+            else:
+                others += seconds
+        return loop, others
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
@@ -276,6 +293,9 @@ class Result:
     # When wrk ran, on the clock every process shares (time.perf_counter: CLOCK_MONOTONIC):
     # a traced bot's timeline is read over these windows only (bench/trace.py).
     window: tuple[float, float] = (0.0, 0.0)
+    # The bot's CPU a turn during the run, microseconds: its event loop's thread, the others'.
+    loop_cpu_us: float = float("nan")
+    threads_cpu_us: float = float("nan")
 
 
 def _ms(text: str) -> float:
@@ -576,9 +596,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 files[target.url] = folder / f"round{round_}-{target.url.rsplit(':', 1)[1]}.txt"
                 files[target.url].write_text("\n".join(lines) + "\n")
+            # The bots take turns going first (round 1: normal then full, round 2: full then
+            # normal...): whichever follows the baseline's burst runs on a machine it just left
+            # hot, which once gave "full" a 10-25% edge over "normal" round after round.
+            shift = round_ % len(bots)
             runs = [
                 ("baseline", f"http://127.0.0.1:{bare_port}", files[first.url], None),
-                *((target.name, target.url, files[target.url], target) for target in bots),
+                *(
+                    (target.name, target.url, files[target.url], target)
+                    for target in bots[shift:] + bots[:shift]
+                ),
                 ("floor", f"http://127.0.0.1:{floor_port}", files[first.url], None),
             ]
             for name, url, request_file, bot in runs:
@@ -592,7 +619,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     result = replace(combined(name, list(both)), round=round_)
                 else:
+                    process = bot.proc if bot is not None else None
+                    before = process.cpu_seconds() if process else (0.0, 0.0)
                     result = replace(run_wrk(name, url, request_file, args.duration), round=round_)
+                    if process and result.requests:
+                        loop, others = (
+                            b - a for a, b in zip(before, process.cpu_seconds(), strict=True)
+                        )
+                        result.loop_cpu_us = loop / result.requests * 1e6
+                        result.threads_cpu_us = others / result.requests * 1e6
                 if bot is not None and result.wrapped:
                     # Replayed MessageSids are answered from memory: the figures flatter it.
                     print(f"warning: {name} answered every request in the file; raise --waves")
@@ -602,7 +637,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     f"round {round_ + 1} {name:8} {result.rate:9.0f} req/s"
                     f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                     f"  max {result.max_ms:7.2f} ms"
-                    f"  ({result.requests} requests, {result.errors} non-2xx)",
+                    f"  ({result.requests} requests, {result.errors} non-2xx)"
+                    + (
+                        f"  CPU a turn: loop {result.loop_cpu_us:.0f} us,"
+                        f" other threads {result.threads_cpu_us:.0f} us"
+                        if result.loop_cpu_us == result.loop_cpu_us  # (not NaN)
+                        else ""
+                    ),
                     flush=True,
                 )
 
@@ -685,6 +726,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "to_baseline": round(median(name, "rate") / median("baseline", "rate"), 3),
                 "to_baseline_by_round": by_round(name, "baseline"),
                 "non_2xx": sum(r.errors for r in results if r.target == name),
+                # (NaN for two instances at once, measured together)
+                "loop_cpu_us": round(median(name, "loop_cpu_us"), 1),
+                "threads_cpu_us": round(median(name, "threads_cpu_us"), 1),
             }
 
         summary = {

@@ -48,6 +48,7 @@ PERMANENT_ERRORS = {
     21614: "the 'To' number is not a mobile number",
 }
 UNSUBSCRIBED = 21610
+LEASE_MARGIN_SECONDS = 5.0  # beyond a delivery's requests: recording the outcome
 
 
 class Look(NamedTuple):
@@ -199,8 +200,12 @@ class OutboxWorker:
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
             return Look(0, None)
-        # The lease: if this process dies mid-request, the row becomes due again after it.
-        lease = self.settings.request_timeout_seconds + 5
+        # The lease: if this process dies mid-request, the row becomes due again after it. A
+        # delivery makes two requests at most (asking Twilio about an earlier attempt, then the
+        # create), each cut off at the request timeout: the lease outlasts both, so no other
+        # worker (another instance's, on a shared store) claims a row whose create may still
+        # be on its way to Twilio.
+        lease = 2 * self.settings.request_timeout_seconds + LEASE_MARGIN_SECONDS
         claim = await self.store.outbox_claim(free, set(self._in_flight), lease, self.clock())
         for item in claim.items:
             task = asyncio.create_task(self._deliver(item))

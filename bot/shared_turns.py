@@ -399,8 +399,9 @@ class SharedTurnRunner:
 
     def _apology(self, sms: InboundSms, person: Person | None) -> Answer:
         if person is not None and person.opted_out:
-            return Answer(render([], sms.phone), None)  # nothing, even an apology, after STOP
-        return Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None)
+            # Nothing, even an apology, after STOP.
+            return Answer(render([], sms.phone), None, failed=True)
+        return Answer(render([Outgoing(sms.phone, texts.APOLOGY)], sms.phone), None, failed=True)
 
     # -- beside the turns ------------------------------------------------------------------
 

@@ -46,8 +46,12 @@ def undecided(t: Turn) -> None:
     guest_name = texts.shorten(guest.name, 20) if guest and guest.name else "a guest"
     if t.intent.question:
         # Not passed on: the bot relays no messages, and the host has the guest's note.
-        note = texts.shorten(reservation.message, 50) or "no note"
-        text = texts.HOST_QUESTION_ONE.format(guest=guest_name, note=note, ref=reservation.id)
+        # The guest's note, cut to what one segment leaves beside the rest of the reply.
+        bare = texts.HOST_QUESTION_ONE.format(guest=guest_name, note="", ref=reservation.id)
+        note = texts.shorten(reservation.message, max(texts.SEGMENT - len(bare), 10))
+        text = texts.HOST_QUESTION_ONE.format(
+            guest=guest_name, note=note or "no note", ref=reservation.id
+        )
         return t.say(text)
     dates = texts.date_range(reservation.check_in, reservation.check_out)
     t.say(texts.HOST_UNDECIDED_ONE.format(ref=reservation.id, guest=guest_name, dates=dates))

@@ -44,7 +44,7 @@ def book(t: Turn) -> None:
     if isinstance(stay, DateProblem):
         t.move("ask_dates")
         title = texts.shorten(home.title, 40)
-        return t.say(f"Booking {title}. {stay.reason}")
+        return t.say(texts.BOOKING_PROBLEM.format(title=title, reason=stay.reason))
     if isinstance(stay, Stay):
         if not _set_dates(t, draft, home, stay):
             return
@@ -130,7 +130,9 @@ def advance(t: Turn, lead: str = "") -> None:
         if lead:
             total = nights * home.nightly_price
             return t.say(
-                f"{dates}, {nights} {texts.night_word(nights)}, ${total}. {texts.ASK_NAME}"
+                texts.DATES_THEN_NAME.format(
+                    dates=dates, nights=nights, night_word=texts.night_word(nights), total=total
+                )
             )
         return t.say(texts.ASK_NAME)
     t.move("summarise")
@@ -161,7 +163,7 @@ def got_dates(t: Turn) -> None:
     if stay is None:
         return repeat(t)
     if _set_dates(t, draft, home, stay):
-        advance(t, lead="Changed. " if t.state == "asking_name" else "")
+        advance(t, lead=texts.CHANGED_LEAD if t.state == "asking_name" else "")
 
 
 def got_nights(t: Turn) -> None:
@@ -175,13 +177,13 @@ def got_nights(t: Turn) -> None:
     nights = t.intent.nights
     assert nights is not None
     if not 1 <= nights <= t.rules.max_nights:
-        return t.say(f'A stay is 1 to {t.rules.max_nights} nights. Send e.g. "Dec 3 for 2 nights".')
+        return t.say(texts.NIGHTS_RANGE.format(max_nights=t.rules.max_nights))
     if "check_in" not in draft:
         draft["nights"] = nights
         return advance(t)
     check_in = date.fromisoformat(draft["check_in"])
     if _set_dates(t, draft, home, Stay(check_in, check_in + timedelta(days=nights))):
-        advance(t, lead="Changed. " if t.state == "asking_name" else "")
+        advance(t, lead=texts.CHANGED_LEAD if t.state == "asking_name" else "")
 
 
 def _set_dates(t: Turn, draft: dict[str, Any], home: Property, stay: Stay) -> bool:
@@ -257,11 +259,11 @@ def repeat(t: Turn, lead: str = "") -> None:
 
 
 def greet(t: Turn) -> None:
-    repeat(t, lead="Hi! ")
+    repeat(t, lead=texts.HI_LEAD)
 
 
 def thanks(t: Turn) -> None:
-    repeat(t, lead="You're welcome! ")
+    repeat(t, lead=texts.THANKED_LEAD)
 
 
 def question(t: Turn) -> None:

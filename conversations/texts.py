@@ -56,8 +56,11 @@ WHICH_NAMED = 'No home here is called "{words}". Send LIST to see the homes, the
 ASK_WHICH_HOME = "Which home do you mean? Send LIST, then a number to see one and ask again."
 OWN_HOME = "That is your own home, so you can't book it. Send LIST for others."
 
-ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
-ASK_START = 'Booking {title} for {nights} {night_word}. From which day? Like "Dec 3". MENU to stop.'
+BOOKING_PROBLEM = "Booking {title}. {reason}"
+ASK_DATES = 'Booking {title}. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to go back.'
+ASK_START = (
+    'Booking {title} for {nights} {night_word}. From which day? Like "Dec 3". MENU to go back.'
+)
 DATES_NOT_READ = 'Sorry, I could not read those dates. Try "Dec 3-7" or "Dec 3 for 4 nights".'
 DATES_PASSED = 'Those dates have passed. Which dates now for {title}? Like "Dec 3-7", or MENU.'
 DATES_TAKEN = "Sorry, {title} is booked on some of those dates. Send other dates, or MENU."
@@ -66,15 +69,21 @@ ASK_MESSAGE = (
     "{dates}, {nights} {night_word}, ${total}. Now a short note for the host: "
     "who you are, why you travel."
 )
-MESSAGE_EMPTY = "Please write a few words for the host, or MENU to stop."
+MESSAGE_EMPTY = "Please write a few words for the host, or MENU to go back."
 # A bare yes at the note step is not a note: the guest is asked for the note itself.
 NOTE_AGAIN = (
     'Please write the note itself, like "We are two, quiet, here for the beach", or SKIP to '
-    "send none. MENU to stop."
+    "send none. MENU to go back."
 )
-ASK_NAME = "And what name should the host see? (MENU to stop)"
-NAME_BAD = "Please send just your name (up to 40 letters), or MENU to stop."
-NAME_AGAIN = 'What name should the host see? Send just the name, like "Ana". MENU to stop.'
+ASK_NAME = "And what name should the host see? (MENU to go back)"
+DATES_THEN_NAME = "{dates}, {nights} {night_word}, ${total}. " + ASK_NAME
+NIGHTS_RANGE = 'A stay is 1 to {max_nights} nights. Send e.g. "Dec 3 for 2 nights".'
+# Before a step's question asked again: what the text changed, or an answer to small talk.
+CHANGED_LEAD = "Changed. "
+HI_LEAD = "Hi! "
+THANKED_LEAD = "You're welcome! "
+NAME_BAD = "Please send just your name (up to 40 letters), or MENU to go back."
+NAME_AGAIN = 'What name should the host see? Send just the name, like "Ana". MENU to go back.'
 
 SUMMARY = (
     '{title}, {dates} ({nights} {night_word}), ${total}, as {name}: "{message}". '
@@ -129,18 +138,18 @@ HOST_OVERLAP = (
 
 LISTING_TITLE = (
     "Let's list your home. What is it called? Up to 60 letters, like Sunny Beach House. "
-    "MENU to stop."
+    "MENU to go back."
 )
-LISTING_PLACE = "Where is it? Town and region, like Malibu, CA. MENU to stop."
+LISTING_PLACE = "Where is it? Town and region, like Malibu, CA. MENU to go back."
 LISTING_DESCRIPTION = (
-    "Describe it for guests in a few lines: rooms, beds, what is special. MENU to stop."
+    "Describe it for guests in a few lines: rooms, beds, what is special. MENU to go back."
 )
-LISTING_PRICE = "The price per night in whole dollars, like 120? MENU to stop."
+LISTING_PRICE = "The price per night in whole dollars, like 120? MENU to go back."
 LISTING_PHOTO = (
     "Last, send a photo of the home as a picture message, or SKIP to list it without one. "
-    "MENU to stop."
+    "MENU to go back."
 )
-LISTING_FIX = "Sorry, {problem}. Please send it again, or MENU to stop."
+LISTING_FIX = "Sorry, {problem}. Please send it again, or MENU to go back."
 LISTING_NOT_A_PHOTO = (
     "That file is not a photo. Send a picture of the home (JPEG or PNG), or SKIP to list it "
     "without one."
@@ -253,6 +262,7 @@ STATUS_WORDS = {
     "expired": "expired",
 }
 
+SEGMENT = 160  # GSM-7 characters in a one-segment SMS
 # Long free text (descriptions, the guest's note) is cut so the whole text stays readable.
 DESCRIPTION_CHARS = 200
 MESSAGE_CHARS = 300

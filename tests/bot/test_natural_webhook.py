@@ -190,3 +190,71 @@ async def test_the_cut_off_is_the_local_hour_of_the_bots_time_zone(
             await guest.text("1")
             reply = await guest.ask("book it for tonight")
             assert ("Now a short note" in reply) == bookable, (zone, reply)
+
+
+async def test_questions_about_the_home_viewed(bot: Bot) -> None:
+    await bot.add_home(HOST, "Beach House", place="Malibu, CA", nightly_price=250)
+    guest = bot.phone(GUEST)
+    await guest.text("LIST")
+    await guest.text("1")
+    assert await guest.ask("where is it?") == (
+        "Beach House is in Malibu, CA. Send BOOK to ask for it, or LIST."
+    )
+    (photo,) = await guest.text("can I see the photo again?")
+    assert photo.body == "Here is Beach House again. Send BOOK to ask for it, or LIST."
+    assert photo.media == ["https://img.example.com/Beach House.jpg"]  # sent as an MMS again
+    assert await guest.ask("are pets allowed?") == (
+        "I don't know that about Beach House; the host does: ask in your note. "
+        "Send BOOK to ask for it, or LIST."
+    )
+    (conversation,) = await bot.admin(f"/admin/api/conversations?phone={GUEST}")
+    assert conversation["state"] == "viewing"
+
+
+async def test_leaving_the_form_and_dropping_the_summary_in_words(bot: Bot) -> None:
+    await bot.add_home(HOST, "Beach House")
+    guest = bot.phone(GUEST)
+    typed, _ = dates_ahead(bot)
+    for leave in ("start over", "never mind", "back"):
+        await guest.text("LIST")
+        assert (await guest.ask("book the beach house")).startswith("Booking Beach House.")
+        assert await guest.ask(leave) == texts.MENU, leave
+    for drop in ("no", "never mind"):
+        await guest.text("LIST")
+        await guest.text(f"book the beach house {typed}")
+        await guest.text("Quiet couple")
+        await guest.text("Ana")  # (asked the first time only)
+        assert await guest.ask(drop) == texts.MENU, drop  # nothing sent, back to the start
+    assert await bot.admin("/admin/api/reservations?limit=10") == []
+
+
+async def test_a_host_with_several_pending_names_one_in_words(bot: Bot) -> None:
+    await bot.add_home(HOST, "Beach House")
+    first = await request_stay(bot, bot.phone(GUEST))
+    second = await request_stay(bot, bot.phone(GUEST2), start=60, name="Bo")
+    host = bot.phone(HOST)
+    (which,) = await host.text("yes")  # two pending: asks which, decides nothing
+    assert which.body.startswith("You have 2 pending requests:")
+    assert {(await reservation(bot, r))["status"] for r in (first, second)} == {"pending"}
+    answer = await host.text(f"yes {first}")
+    assert answer[0].body.startswith(f"You accepted request {first}")
+    answer = await host.text(f"{second} ok")
+    assert answer[0].body.startswith(f"You accepted request {second}")
+    assert [(await reservation(bot, r))["status"] for r in (first, second)] == [
+        "confirmed",
+        "confirmed",
+    ]
+
+
+async def test_listing_and_seeing_ones_homes_in_words(bot: Bot) -> None:
+    host = bot.phone(HOST)
+    assert await host.ask("I'd like to list my house") == texts.LISTING_TITLE
+    await host.text("Lake Cottage")
+    await host.text("Tahoe, CA")
+    await host.text("By the water, sleeps 4")
+    await host.text("$150")
+    await host.text("SKIP")
+    listed = await host.ask("SAVE")
+    assert listed.startswith("Lake Cottage is listed as your home 1")
+    homes = await host.ask("show me my homes")
+    assert "1 Lake Cottage" in homes and "$150" in homes

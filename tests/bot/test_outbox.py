@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import FormData
 from twilio.request_validator import RequestValidator
 
 from bot.config import OutboxConfig
-from bot.outbox import form_body, twilio_client
+from bot.outbox import LEASE_MARGIN_SECONDS, form_body, twilio_client
 from tests.bot.test_webhook import (
     GUEST,
     GUEST_B,
@@ -238,6 +240,51 @@ async def test_a_reconciled_send_keeps_the_status_twilio_reported(
         row = await host_row(bot)
         assert row["twilio_sid"] == twilio_api.messages_to(HOST)[0]["sid"]
         assert row["status"] == "delivered"
+
+
+@pytest.mark.sqlite_only  # both stamps on the bot's clock (PostgreSQL leases on its own clock)
+async def test_a_claim_outlasts_both_requests_of_a_delivery(
+    tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    """A delivery after an unseen outcome asks Twilio about the earlier attempt, then creates:
+    two requests, each cut off at request_timeout_seconds. The claim's lease outlasts both, so
+    another instance's worker never claims a row whose create may still be on its way."""
+    outbox = OutboxConfig(
+        base_delay_seconds=0.05, max_delay_seconds=0.2, request_timeout_seconds=2, max_attempts=3
+    )
+    twilio_api.fail_next(1, "slow", to=HOST, hang=1.5)
+    async with Restarted(tmp_path, twilio_api, clock, outbox=outbox) as bot:
+        await a_request(bot)
+        row = await host_row(bot, settled=("sending",))
+        lease = datetime.fromisoformat(row["next_attempt_at"]) - datetime.fromisoformat(
+            row["updated_at"]
+        )
+        # Two requests and the time to record their outcome.
+        assert lease >= timedelta(seconds=2 * outbox.request_timeout_seconds + LEASE_MARGIN_SECONDS)
+        assert (await host_row(bot))["status"] in ("sent", "delivered")
+    assert len(twilio_api.messages_to(HOST)) == 1
+
+
+@pytest.mark.postgresql_only
+async def test_a_message_queued_without_a_notify_is_sent_by_polling(bot: Bot) -> None:
+    """NOTIFY wakes the workers of every instance; without one (lost, or a row written by a
+    hand that sends none) the worker still finds the message by looking again on its own."""
+    conn = await asyncpg.connect(bot.config.database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO outbox (to_phone, from_phone, body, next_attempt_at, created_at,"
+            " updated_at) VALUES ($1, $2, 'Queued by another hand', now(), now(), now())",
+            HOST,
+            BOT_NUMBER,
+        )
+    finally:
+        await conn.close()
+    await eventually(
+        lambda: asyncio.sleep(0, bot.twilio.messages_to(HOST)),
+        lambda sent: [m["body"] for m in sent] == ["Queued by another hand"],
+        timeout=15,
+        what="the message sent by polling",
+    )
 
 
 # -- permanent failures -------------------------------------------------------------------------

@@ -139,6 +139,32 @@ async def test_turns_are_counted_by_outcome_with_their_latency(bot: Bot) -> None
     assert value(samples, "airtng_turns_total", instance=me, outcome="answered") == 2
 
 
+@pytest.mark.postgresql_only
+async def test_a_turn_the_shared_store_refuses_is_counted_as_failed(bot: Bot) -> None:
+    """The same count on PostgreSQL: a turn whose writes the database refuses (here a trigger
+    that refuses every logged message, as a full disk or a broken constraint would) gets the
+    apology, changes nothing, and is counted failed, not answered."""
+    guest = bot.phone(GUEST)
+    assert (await guest.send(guest.form("LIST"))).status == 200
+    conn = await asyncpg.connect(bot.config.database_url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN RAISE EXCEPTION 'refused by the test'; END$$;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON messages EXECUTE FUNCTION refuse()"
+        )
+        failed = await guest.send(guest.form("MY"))
+        assert failed.status == 200 and failed.replies[0].body == texts.APOLOGY
+        await conn.execute("DROP TRIGGER refuse ON messages; DROP FUNCTION refuse()")
+    finally:
+        await conn.close()
+    assert (await guest.send(guest.form("MY"))).status == 200
+    samples = await scrape(bot)
+    me = instance(bot)
+    assert value(samples, "airtng_turns_total", instance=me, outcome="answered") == 2
+    assert value(samples, "airtng_turns_total", instance=me, outcome="failed") == 1
+
+
 async def test_deliveries_are_counted_by_outcome_and_twilio_error_code(bot: Bot) -> None:
     bot.twilio.fail_next(1, "500", to=HOST)
     await bot.add_home(HOST, "Beach House")

@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from conversations import texts
@@ -15,14 +16,17 @@ from storage.postgres import PostgresStore
 from tests.bot.test_outbox import callback, host_row, sign
 from tests.bot.test_webhook import (
     GUEST,
+    GUEST_B,
     HOST,
     Restarted,
     bot_that_stops_cleanly,  # noqa: F401  (the `bot` fixture)
     outbox_rows,
     request_stay,
+    reservation,
     stay_text,
 )
 from tests.conftest import BOT_NUMBER, Bot, Clock
+from tests.phones import TwilioPhone
 from tests.twilio_api import TwilioAPI
 
 pytestmark = pytest.mark.postgresql_only
@@ -171,3 +175,44 @@ async def test_expiry_at_two_instances_at_once_expires_each_request_once(
         assert len(expired) == 3, expired
         rows = await bot.admin("/admin/api/reservations")
         assert {r["id"]: r["status"] for r in rows} == dict.fromkeys(refs, "expired")
+
+
+async def test_a_host_accepting_overlapping_stays_at_two_numbers_at_once_confirms_one(
+    bot: Bot, tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
+) -> None:
+    """A host texting two of the service's numbers has two conversations, whose turns run side
+    by side (one instance each here). Accepting two overlapping requests that way, each turn
+    loads the other's request still pending (the database makes each confirm slow, so both
+    load before either commits) and decides to confirm its own and close the other. The
+    database lets one commit; the other is refused (a guard, the row locks' deadlock, or the
+    exclusion constraint, whichever it meets first), decided again on what is there now, and
+    the host is told. Never two confirmed stays, never the apology."""
+    await bot.add_home(HOST, "Beach House")
+    first = await request_stay(bot, bot.phone(GUEST), start=30, nights=4)
+    second = await request_stay(bot, bot.phone(GUEST_B), start=32, nights=4, name="Bo")
+    conn = await asyncpg.connect(bot.config.database_url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION slow_confirm() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END$$;"
+            " CREATE TRIGGER slow_confirm BEFORE UPDATE OF status ON reservations FOR EACH ROW"
+            " WHEN (NEW.status = 'confirmed') EXECUTE FUNCTION slow_confirm()"
+        )
+        async with Restarted(tmp_path, twilio_api, clock) as other:
+            here = bot.phone(HOST)
+            there = TwilioPhone(
+                other.post, HOST, "+15550008888", other.url, other.config.twilio.auth_token
+            )
+            answers = await asyncio.gather(
+                here.text(f"ACCEPT {first}"), there.text(f"ACCEPT {second}")
+            )
+    finally:
+        await conn.close()
+    replies = [[r.body for r in answer if r.to == HOST] for answer in answers]
+    accepted = [n for n, said in enumerate(replies) if said[0].startswith("You accepted")]
+    assert len(accepted) == 1, replies
+    (lost,) = replies[1 - accepted[0]]
+    assert lost != texts.APOLOGY and not lost.startswith("You accepted"), lost
+    assert "already" in lost or "booked" in lost or "overlap" in lost.lower(), lost
+    statuses = {r: (await reservation(bot, r))["status"] for r in (first, second)}
+    assert sorted(statuses.values()) == ["confirmed", "rejected"], statuses

@@ -43,7 +43,7 @@ async def run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 
 
 async def a_history(bot: Bot) -> int:
-    await bot.add_home(HOST, "Beach House")
+    await bot.add_home(HOST, "Beach House", host_name="Hana")
     ref = await request_stay(bot, bot.phone(GUEST))
     await bot.phone(GUEST_B).ask("LIST")
     await bot.drained()
@@ -86,7 +86,7 @@ async def test_reservations_are_listed_by_status(bot: Bot, tmp_path: Path) -> No
     (line,) = out.splitlines()
     assert line.startswith(f"{ref}\tpending\tBeach House\t")
     # Names where the people gave them (the guest named herself while booking).
-    assert f"guest Ann {GUEST}" in line and f"host {HOST}" in line
+    assert f"guest Ann {GUEST}" in line and f"host Hana {HOST}" in line
     code, out, err = await run(tmp_path, "reservations", "--status", "confirmed")
     assert (code, out) == (0, "no confirmed reservations\n")
 

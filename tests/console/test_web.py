@@ -354,6 +354,20 @@ async def test_reservations_are_filtered_and_show_their_history(
     assert (await operator.get("/admin/reservations/999")).status == 404
 
 
+async def test_reservations_show_the_guest_and_the_host_by_name_and_number(
+    operator: Operator, bot: Bot
+) -> None:
+    await bot.add_home(HOST, "Beach House", host_name="Hana")
+    ref = await request_stay(bot, bot.phone(GUEST), name="Ann")
+    listed = (await operator.get("/admin/reservations")).text
+    (row,) = re.findall(r"<tr>.*?</tr>", listed.split("<tbody>", 1)[1], re.S)
+    assert re.search(rf"<td>Ann <span class=\"muted\">\{GUEST}</span></td>", row), row
+    assert re.search(rf"<td>Hana <span class=\"muted\">\{HOST}</span></td>", row), row
+    page = (await operator.get(f"/admin/reservations/{ref}")).text
+    assert "guest Ann <a href=" in page and f">{GUEST}</a>" in page
+    assert "host Hana <a href=" in page and f">{HOST}</a>" in page
+
+
 async def test_a_decided_reservation_shows_the_decision_and_the_guest_told(
     operator: Operator, bot: Bot
 ) -> None:

@@ -301,7 +301,7 @@ def test_book_while_viewing_asks_for_dates() -> None:
     guest.send("3")
     reply = guest.ask("book")
     assert reply == (
-        'Booking City Loft. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
+        'Booking City Loft. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to go back.'
     )
     assert guest.state == "asking_dates"
     assert guest.data["draft"] == {"property_id": home(world, "City Loft").id}

@@ -19,6 +19,7 @@ from conversations import texts
 from conversations import understand as u
 from conversations import words as w
 from conversations.commands import OPT_OUT_WORDS
+from conversations.gsm7 import is_gsm7, segments
 from conversations.understand import Context, read_host_answer, understand
 from tests.conversations.fakes import Chat, FakeWorld
 
@@ -154,6 +155,22 @@ def test_a_question_is_not_passed_on_and_the_note_is_shown() -> None:
     assert [r.body for r in decision.replies] == [
         texts.HOST_QUESTION_ONE.format(guest="Ana", note="Hi!", ref=1)
     ]
+
+
+def test_the_reply_to_a_question_fits_one_segment_with_a_long_name_and_note() -> None:
+    world = FakeWorld()
+    world.add_person(HOST, "Hana")
+    world.add_person(GUEST, "Maximiliana Bartholomew-Featherstonehaug")
+    home = world.add_home(HOST, "Beach House", place="Malibu", price=250)
+    request = world.add_reservation(
+        GUEST, home, date(2026, 12, 3), date(2026, 12, 7), message="x" * 300
+    )
+    request.id = 123456
+    host = Chat(world, HOST)
+    reply = host.ask("how many people?")
+    assert reply.startswith("I can't pass questions on, so nothing is decided.")
+    assert "ACCEPT" in reply and "xxx..." in reply
+    assert is_gsm7(reply) and segments(reply) == 1, len(reply)
 
 
 def test_with_several_pending_the_undecided_reply_lists_them() -> None:

@@ -219,7 +219,7 @@ def test_text_steps_say_what_is_wrong(state: str, body: str, problem: str) -> No
     assert host.state == state
     before = copy.deepcopy(host.data["listing"])
     reply = host.ask(body)
-    assert reply == f"Sorry, {problem}. Please send it again, or MENU to stop."
+    assert reply == f"Sorry, {problem}. Please send it again, or MENU to go back."
     assert host.state == state
     assert host.data["listing"] == before
 
@@ -290,7 +290,7 @@ def test_prices_that_are_refused(text: str, reason: str) -> None:
     host = Chat(make_world(), NEWCOMER)
     for body in ("HOST", TITLE, PLACE, DESCRIPTION):
         host.send(body)
-    assert host.ask(text) == f"Sorry, {reason}. Please send it again, or MENU to stop."
+    assert host.ask(text) == f"Sorry, {reason}. Please send it again, or MENU to go back."
     assert host.state == "listing_price"
     assert "price" not in host.data["listing"]  # type: ignore[operator]
 

@@ -288,6 +288,80 @@ def test_short_formatted_texts_fit_one_segment_with_long_values(
     assert segments(text) == 1, f"{name} is {len(text)} characters"
 
 
+TITLE40 = "x" * 40
+NATURAL_FACTS = {
+    "FACT_PRICE": {"title": TITLE40, "price": 100_000},
+    "FACT_PRICE_TOTAL": {
+        "title": TITLE40,
+        "price": 100_000,
+        "total": 3_000_000,
+        "dates": "Dec 30-Jan 29",
+        "nights": 30,
+        "night_word": "nights",
+    },
+    "FACT_PLACE": {"title": TITLE40, "place": "y" * 40},
+    "FACT_PHOTO": {"title": TITLE40},
+    "FACT_NO_PHOTO": {"title": TITLE40},
+    "FACT_FREE": {
+        "title": TITLE40,
+        "dates": "Dec 30-Jan 29",
+        "nights": 30,
+        "night_word": "nights",
+        "total": 3_000_000,
+    },
+    "FACT_BUSY": {"title": TITLE40, "dates": "Dec 30-Jan 29"},
+    "FACT_UNKNOWN": {"title": "x" * 30},
+    "FACT_WHICH_DATES": {},
+}
+ENDINGS = [
+    texts.THEN_BOOK,
+    texts.THEN_BOOK_DATES,
+    texts.THEN_OTHER_DATES,
+    *texts.THEN_STEP.values(),
+]
+
+
+@pytest.mark.parametrize("name", sorted(NATURAL_FACTS))
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_an_answer_to_a_question_fits_one_segment_with_long_values(name: str, ending: str) -> None:
+    """Issue 14's answers about a home: the fact, then what to send next (browsing) or the
+    booking step's question, with the longest values each can hold."""
+    text = f"{getattr(texts, name).format(**NATURAL_FACTS[name])} {ending}"
+    assert is_gsm7(text)
+    assert segments(text) == 1, f"{name} + {ending!r} is {len(text)} characters"
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("ASK_START", {"title": TITLE40, "nights": 30, "night_word": "nights"}),
+        ("WHICH_NAMED", {"words": "x" * 30}),
+        ("HOST_UNDECIDED_ONE", {"ref": 123456, "guest": "x" * 20, "dates": "Dec 30-Jan 29"}),
+        ("BOOKING_PROBLEM", {"title": TITLE40, "reason": texts.DATES_NOT_READ}),
+        (
+            "DATES_THEN_NAME",
+            {"dates": "Dec 30-Jan 29", "nights": 30, "night_word": "nights", "total": 3_000_000},
+        ),
+        ("NIGHTS_RANGE", {"max_nights": 365}),
+        ("DATES_NEED_START", {"nights": 30, "night_word": "nights"}),
+    ],
+)
+def test_natural_formatted_texts_fit_one_segment_with_long_values(
+    name: str, values: dict[str, object]
+) -> None:
+    text = getattr(texts, name).format(**values)
+    assert is_gsm7(text)
+    assert segments(text) == 1, f"{name} is {len(text)} characters"
+
+
+@pytest.mark.parametrize("lead", [texts.CHANGED_LEAD, texts.HI_LEAD, texts.THANKED_LEAD])
+@pytest.mark.parametrize(
+    "question", [texts.NOTE_AGAIN, texts.NAME_AGAIN, texts.CONFIRM_WHAT, texts.DATES_NOT_READ]
+)
+def test_a_step_asked_again_after_small_talk_fits_one_segment(lead: str, question: str) -> None:
+    assert segments(lead + question) == 1, len(lead + question)
+
+
 def test_unicode_from_the_guest_reaches_the_host_as_gsm7() -> None:
     notes = [
         s.message.body

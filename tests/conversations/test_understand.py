@@ -248,6 +248,7 @@ TABLE: list[Row] = [
         ("check in Dec 3, check out Dec 7", e(u.DATES, stay=(d(12, 3), d(12, 7)))),
         ("check-in dec 3 check-out dec 7", e(u.DATES, stay=(d(12, 3), d(12, 7)))),
         ("between Dec 3 and Dec 7", e(u.DATES, stay=(d(12, 3), d(12, 7)))),
+        ("between Dec 3 and 7", e(u.DATES, stay=(d(12, 3), d(12, 7)))),
         ("we arrive Dec 3 at 5pm and leave on the 7th", e(u.DATES, stay=(d(12, 3), d(12, 7)))),
         ("the 3rd to the 7th", e(u.DATES, stay=Problem("which month"))),
         ("tonight", e(u.DATES, stay=Problem("tomorrow"))),

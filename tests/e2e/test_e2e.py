@@ -164,7 +164,7 @@ async def book(guest: Handset, search: str, title: str, dates: str, message: str
     assert (await guest.ask("BOOK")).startswith(f"Booking {title}. Which dates?")
     assert "Now a short note for the host" in await guest.ask(dates)
     answer = await guest.ask(message)
-    if answer == "And what name should the host see? (MENU to stop)":
+    if answer == "And what name should the host see? (MENU to go back)":
         answer = await guest.ask(name)
     assert answer.startswith(f"{title}, {dates}") and f"as {name}" in answer, answer
     sent = await guest.ask("SEND")
@@ -256,12 +256,12 @@ async def test_guest_views_a_home_with_its_photo(story: Story) -> None:
 async def test_guest_books_with_dates_a_message_and_a_name(story: Story) -> None:
     ana = story.phone(ANA)
     assert await ana.ask("BOOK") == (
-        'Booking Beach House. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to stop.'
+        'Booking Beach House. Which dates? Like "Dec 3-7" or "12/3 to 12/7". MENU to go back.'
     )
     assert (await ana.ask(said(5, 9))).startswith(f"{said(5, 9)}, 4 nights, $1000. Now a short")
     assert (
         await ana.ask("We are two quiet painters.")
-        == "And what name should the host see? (MENU to stop)"
+        == "And what name should the host see? (MENU to go back)"
     )
     summary = await ana.ask("Ana")
     assert summary == (

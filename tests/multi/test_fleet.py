@@ -220,6 +220,17 @@ async def test_a_burst_with_every_worker_sends_each_host_text_once(story: Story)
             break
         assert loop.time() < deadline, [row["status"] for row in rows]
         await asyncio.sleep(0.1)
+    # Every instance's worker took a share of the sending (claims with SKIP LOCKED).
+    sent = {}
+    for name, server in zip(story.fleet.names, story.fleet.servers, strict=True):
+        async with story.fleet.carrier.session.get(server.url + "/metrics") as response:
+            metrics = await response.text()
+        sent[name] = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("airtng_outbox_deliveries_total{") and 'outcome="sent"' in line
+        )
+    assert all(sent.values()) and sum(sent.values()) == len(rows), sent
 
 
 async def test_a_killed_instance_leaves_nothing_lost_or_sent_twice(story: Story) -> None:

@@ -28,9 +28,8 @@ from tests.reliability import summary
 from tests.reliability.conftest import assert_consistent
 from tests.twilio_api import FaultKind, TwilioAPI
 
-# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
-# store's crash and multi-instance story is tests/multi/.
-pytestmark = pytest.mark.sqlite_only
+# On both stores (the `backend` fixture): the consistency checks read the SQLite file or the
+# PostgreSQL database (tests/reliability/conftest.py).
 
 HOST_A, HOST_B = HOSTS
 HOST_C = "+15550100003"

@@ -56,9 +56,8 @@ from tests.reliability import summary
 from tests.reliability.conftest import add_home, assert_consistent
 from tests.twilio_api import TwilioAPI
 
-# These read the SQLite file itself (its consistency after a kill, its secrets): the shared
-# store's crash and multi-instance story is tests/multi/.
-pytestmark = pytest.mark.sqlite_only
+# Every test that runs the app runs on both stores (the `backend` fixture): the consistency
+# checks read the SQLite file or the PostgreSQL database (tests/reliability/conftest.py).
 
 # -- signatures ---------------------------------------------------------------------------------
 
@@ -493,6 +492,7 @@ def everything_printed(server: ServerProcess) -> str:
     return server.stdout_path.read_text() + server.stderr_path.read_text()
 
 
+@pytest.mark.sqlite_only  # reads the secrets from the file (PostgreSQL's: tests/storage)
 async def test_the_service_never_logs_a_secret(service: Service) -> None:
     """A story with everything that logs (failures, retries, refusals, a crash, a restart)."""
     server, twilio = service.server, service.twilio

@@ -65,7 +65,7 @@ async def test_a_booking_reaches_the_host_live_and_the_answer_reaches_the_guest(
         await dev.say(GUEST, stay(date.today()))
         assert (
             await dev.say(GUEST, "Two of us, quiet")
-            == "And what name should the host see? (MENU to stop)"
+            == "And what name should the host see? (MENU to go back)"
         )
         await dev.say(GUEST, "Ana")
         assert (await dev.say(GUEST, "SEND")).startswith("Request 1 sent to the host")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from conversations.model import Property
 from storage.postgres import PostgresStore
 from storage.postgres.schema import MIGRATIONS
 from storage.postgres.store import Overlap, StaleTurn
@@ -214,3 +215,53 @@ async def test_a_turn_cancelled_while_it_waits_for_its_pair_leaves_no_lock(backe
             assert third.loaded["handled"] is None
     finally:
         await store.close()
+
+
+async def test_news_reaches_the_other_instances_and_outlives_a_lost_listener(
+    backend: str,
+) -> None:
+    """NOTIFY wakes the other instances: a home listed at one (its trigger) and a message queued
+    again at one (the operator's retry) are heard at the other. When the listening connection
+    is lost, it reconnects by itself and tells its subscribers at once, since news may have
+    been missed meanwhile; later news is heard again."""
+    one, other = (
+        await PostgresStore.open(DATABASE["url"]),
+        await PostgresStore.open(DATABASE["url"]),
+    )
+    heard = {channel: asyncio.Event() for channel in ("airtng_homes", "airtng_outbox")}
+    for channel, event in heard.items():
+        other.subscribe(channel, event.set)
+
+    async def hears(*channels: str) -> None:
+        async with asyncio.timeout(5):
+            for channel in channels:
+                await heard[channel].wait()
+        for event in heard.values():
+            event.clear()
+
+    try:
+        await hears("airtng_homes", "airtng_outbox")  # listening now (told once on connecting)
+        home = Property(0, "+15550100001", "Beach", "Malibu", "Sand.", 100)
+        await one.add_home("+15550100001", "Hana", home, NOW)
+        await hears("airtng_homes")
+        failed = await one.pool.fetchval(
+            "INSERT INTO outbox (to_phone, from_phone, body, status, next_attempt_at,"
+            " created_at, updated_at) VALUES ('+15550100001', $1, 'x', 'failed', now(), $2, $2)"
+            " RETURNING id",
+            BOT,
+            NOW,
+        )
+        assert await one.requeue(failed, "failed", NOW)
+        await hears("airtng_outbox")
+        # Every listening connection is cut (as a restart of PostgreSQL or a proxy would).
+        cut = await one.pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+        )
+        assert cut >= 2
+        await hears("airtng_homes", "airtng_outbox")  # back, and told news may have been missed
+        await one.add_home("+15550100002", "Omar", home, NOW)
+        await hears("airtng_homes")
+    finally:
+        await one.close()
+        await other.close()
