@@ -35,14 +35,17 @@ T = TypeVar("T")
 
 # WAL checkpoints: committed pages copied from the WAL into the database file, on a connection
 # and thread of their own beside the group commit. With durability "normal" a checkpoint also
-# writes the WAL itself to disk first (commits don't), so its work grows with the time since the
+# writes the WAL itself to disk first (commits don't), so its work grew with the time since the
 # last one: every second under the browse benchmark (python -m bench.run --mix browse --trace)
-# that was ~50 MB, 35-55 ms of wall time and 10-20 ms of CPU, twice "full"'s, and the slowest 1%
-# of turns overlapped a checkpoint 19 times as often as turns in general. So while turns commit,
-# a checkpoint runs every CHECKPOINT_BUSY_SECONDS (smaller steps of the same work), at a lower
-# CPU priority than the event loop and the writer (Linux: a thread's own nice value).
+# that was ~50 MB, checkpoints of 45 ms at p99 against 32 with "full", and the slowest 1% of
+# turns overlapped a checkpoint 19 times as often as turns in general (8 times with "full").
+# So, while turns commit: a checkpoint every CHECKPOINT_BUSY_SECONDS (smaller steps of the same
+# copying); the WAL written to disk every WAL_SYNC_SECONDS beside the commits ("normal" only:
+# a checkpoint then finds it there, as with "full", whose every commit syncs it); and both on a
+# thread below the event loop's and the writer's CPU priority (Linux: a thread's own nice).
 CHECKPOINT_BUSY_SECONDS = 0.2
 CHECKPOINT_IDLE_SECONDS = 1.0
+WAL_SYNC_SECONDS = 0.05
 CHECKPOINTER_NICE = 10
 # The WAL starts over from its beginning only at a commit that finds it all copied, which never
 # happens while commits run beside every checkpoint: under a steady load it grew by ~50 MB a
@@ -75,6 +78,7 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
+        self._wal_syncs: asyncio.Task[None] | None = None
         self._closed = False
         self.read_only = False
         self.commits = 0  # transactions and turns committed, for the benchmark's report
@@ -83,6 +87,7 @@ class Database:
         # the one-step commit does not take)
         self._dispatch = Dispatch()
         self._catch_up = False  # the writer copies what the checkpointer missed (see above)
+        self.wal_syncs = 0  # the WAL written to disk beside the commits ("normal"; see above)
         self.wal_restart_frames = WAL_RESTART_FRAMES
 
     @classmethod
@@ -124,6 +129,10 @@ class Database:
         db._checkpointer = checkpointer
         db._committer = asyncio.create_task(db._commit_loop(), name="group-commit")
         db._checkpoints = asyncio.create_task(db._checkpoint_loop(), name="wal-checkpoint")
+        if durability != "full":  # ("full" syncs the WAL at every commit)
+            db._wal_syncs = asyncio.create_task(
+                db._wal_sync_loop(Path(f"{path}-wal")), name="wal-sync"
+            )
         return db
 
     @classmethod
@@ -163,7 +172,7 @@ class Database:
             return
         await self.flush()
         self._closed = True
-        for task in (self._committer, self._checkpoints):
+        for task in (self._committer, self._checkpoints, self._wal_syncs):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -222,6 +231,22 @@ class Database:
                 continue
             if frames >= self.wal_restart_frames and self.commits != commits:
                 self._catch_up = True
+
+    async def _wal_sync_loop(self, wal: Path) -> None:
+        """Durability "normal": while turns commit, write the WAL to disk every
+        WAL_SYNC_SECONDS, beside the commits (which never wait for it)."""
+        commits = self.commits
+        while True:
+            await asyncio.sleep(WAL_SYNC_SECONDS)
+            if self.commits == commits:
+                continue
+            commits = self.commits
+            assert self._checkpointer is not None
+            try:
+                await _call(self._checkpointer, _sync_file, wal)
+                self.wal_syncs += 1
+            except OSError:  # the next checkpoint syncs it anyway
+                log.exception("syncing the WAL failed; the next checkpoint syncs it")
 
     async def checkpoint(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, frames in the WAL, frames copied to the database)."""
@@ -390,6 +415,16 @@ def _catch_up_then_apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
     except sqlite3.Error:  # the checkpointer's next pass copies it; the turns go on regardless
         log.exception("the writer's WAL catch-up failed")
     return _apply(conn, batch)
+
+
+def _sync_file(conn: sqlite3.Connection, path: Path) -> None:
+    """fdatasync a file by its name (SQLite's own descriptor is not ours to use): the kernel
+    writes the file's dirty pages, whichever descriptor wrote them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def _lower_priority(conn: sqlite3.Connection) -> None:

@@ -597,6 +597,29 @@ async def test_the_wal_starts_over_under_a_steady_stream_of_commits(
     assert on_disk(path, "SELECT count(*) FROM settings WHERE key LIKE 'k%'") == [(written,)]
 
 
+@pytest.mark.parametrize("durability", ["normal", "full"])
+async def test_with_normal_durability_the_wal_is_written_to_disk_beside_the_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durability: str
+) -> None:
+    """ "normal" commits never wait for the disk, and a checkpoint used to write a whole second
+    of WAL at once before copying it; now, while turns commit, the WAL is synced in small steps
+    beside them (and not at all while nothing commits). "full" syncs it at every commit."""
+    monkeypatch.setattr(storage.db, "WAL_SYNC_SECONDS", 0.01)
+    db = await Database.open(tmp_path / "synced.db", durability)
+    try:
+        await asyncio.sleep(0.05)
+        assert db.wal_syncs == 0  # nothing committed: nothing to sync
+        for n in range(5):
+            await db.commit([add(n)])
+            await asyncio.sleep(0.03)
+        synced = db.wal_syncs
+        assert (synced >= 3) if durability == "normal" else (synced == 0)
+        await asyncio.sleep(0.05)
+        assert db.wal_syncs == synced  # idle again
+    finally:
+        await db.close()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
 async def test_the_checkpointer_runs_below_the_event_loop_and_the_writer(db: Database) -> None:
     def nice(conn: sqlite3.Connection | None = None) -> int:
