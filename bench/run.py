@@ -8,7 +8,8 @@ protocol floor measured in the same run.
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
 database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
-request file per bot round. Two mixes:
+request file per bot round. Each bot first serves a warm-up run that counts nowhere (`--warm-up`):
+its first run grows the database and the WAL from nothing. Two mixes:
 
 - `booking` (the default): 500 hosts' homes; guests listing, viewing, booking with dates,
   messages and names, MY, unknown text, a replayed MessageSid; hosts asking REQUESTS and
@@ -576,31 +577,37 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         today = date.today()
         results: list[Result] = []
         wrapped: list[str] = []  # bot runs that came back to the start of their file
-        for round_ in range(args.rounds):
+        for step in range(args.warm_up + args.rounds):
+            # Each step has guests of its own (its number picks them); the warm-up steps come
+            # first and count nowhere: a bot's first run grows its database and WAL files from
+            # nothing and its memory from empty, and served at half the rate of later rounds
+            # and with a p99 10 ms worse, whichever the mode (issue 16's measurements).
+            round_ = step - args.warm_up
+            warming = round_ < 0
             files: dict[str, Path] = {}
             for target in (i for t in bots for i in instances(t)):
                 if args.mix == "browse":
-                    phones = [browse_phone(round_, i) for i in range(BROWSE_GUESTS)]
+                    phones = [browse_phone(step, i) for i in range(BROWSE_GUESTS)]
                 else:
-                    first_wave = target.first_wave + round_ * args.waves
+                    first_wave = target.first_wave + step * args.waves
                     waves = range(first_wave, first_wave + args.waves)
                     phones = [guest_phone(w, i) for w in waves for i in range(HOMES)]
-                    if round_ == 0:
+                    if step == 0:
                         phones += [host_phone(k) for k in range(HOMES)]
                 # Each bot signs its own cookies, and the signature covers its own URL.
                 target.workload.counter = 0
                 await target.workload.warm_up(phones)
                 lines = (
-                    browse_lines(target.workload, round_)
+                    browse_lines(target.workload, step)
                     if args.mix == "browse"
                     else target.workload.waves(first_wave, args.waves, today)
                 )
-                files[target.url] = folder / f"round{round_}-{target.url.rsplit(':', 1)[1]}.txt"
+                files[target.url] = folder / f"step{step}-{target.url.rsplit(':', 1)[1]}.txt"
                 files[target.url].write_text("\n".join(lines) + "\n")
             # The bots take turns going first (round 1: normal then full, round 2: full then
             # normal...), so that neither always runs right after the baseline's burst (a
             # 4-round check saw no order effect; comparing the modes should not rest on that).
-            shift = round_ % len(bots)
+            shift = step % len(bots)
             runs = [
                 ("baseline", f"http://127.0.0.1:{bare_port}", files[first.url], None),
                 *(
@@ -609,6 +616,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 ("floor", f"http://127.0.0.1:{floor_port}", files[first.url], None),
             ]
+            if warming:
+                runs = [run for run in runs if run[3] is not None]
             for name, url, request_file, bot in runs:
                 if bot is not None and bot.partner is not None:
                     # Each instance its own wrk, at the same time.
@@ -629,6 +638,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         result.loop_cpu_us = loop / result.requests * 1e6
                         result.threads_cpu_us = others / result.requests * 1e6
+                if warming:
+                    print(
+                        f"warm-up  {name:8} {result.rate:9.0f} req/s  p99 {result.p99_ms:6.2f} ms"
+                        "  (not counted)",
+                        flush=True,
+                    )
+                    continue
                 if bot is not None and result.wrapped:
                     # Replayed MessageSids are answered from memory: the figures flatter it.
                     print(f"warning: {name} answered every request in the file; raise --waves")
@@ -737,6 +753,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "durability": args.durability,
             "big_database": args.big,
             "rounds": args.rounds,
+            "warm_up": args.warm_up,
             "connections": CONNECTIONS,
             "baseline_rps": round(median("baseline", "rate")),
             "floor_rps": round(median("floor", "rate")),
@@ -787,6 +804,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median taken)")
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=1,
+        help="runs each bot serves first, not counted (a bot's first run grows its files)",
+    )
     parser.add_argument("--waves", type=int, default=20, help="waves of 500 guests per bot round")
     parser.add_argument("--duration", type=int, default=10, help="seconds per baseline/floor run")
     parser.add_argument(
