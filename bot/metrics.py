@@ -5,11 +5,11 @@
     metrics.delivery("refused", 21211)     # the outbox worker, once a REST outcome
 
 Every series carries the `instance` label ([metrics] instance). Children are bound once, here:
-a turn pays a Counter.inc and a Histogram.observe (about 1.7 us together; each takes one
-uncontended mutex inside prometheus-client), never a label lookup. The outbox's depth and the
-age of its oldest row are read from the store when scraped (`storage.queries.outbox_backlog`):
-the worker only knows the rows it looked at, and on a shared database every instance sees the
-same outbox.
+a turn pays a Counter.inc and a Histogram.observe (1.4-2.2 us together under timeit; each
+takes one uncontended mutex inside prometheus-client), never a label lookup. The outbox's
+depth and the age of its oldest row are read from the store when scraped
+(`storage.queries.outbox_backlog`): the worker only knows the rows it looked at, and on a shared
+database every instance sees the same outbox.
 """
 
 from __future__ import annotations
