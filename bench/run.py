@@ -5,6 +5,7 @@ protocol floor measured in the same run.
     python -m bench.run --big --durability full --rounds 2
     python -m bench.run --database postgresql://postgres@127.0.0.1:5432/postgres
     python -m bench.run --mix browse --durability both   # issue 16's load, both modes side by side
+    python -m bench.run --mix browse --durability same   # two identical bots: its noise
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
 database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
@@ -20,11 +21,13 @@ its first run grows the database and the WAL from nothing. Two mixes:
   start would repeat MessageSids, which the bot answers from its memory, and flatter it).
 
 `--durability both` serves the same requests from two bots, one per mode, each on its own
-database, measured one after the other in every round. Each round also runs the same wrk over
-the same requests against a bare aiohttp app (the baseline) and the protocol floor (signature +
-MessagingResponse + cookie), interleaved. Each run reports p50, p99 and the slowest request.
-Finally it measures, for the first bot, the host-accept path and the outbox drain rate (with the
-booking mix), and the server's resident memory.
+database, measured one after the other in every round. `--durability same` does the same with
+two bots in "normal" (an A/A run): whatever differs between them is the benchmark's own noise.
+Both print the second bot's p99 less the first's, round by round. Each round also runs the same
+wrk over the same requests against a bare aiohttp app (the baseline) and the protocol floor
+(signature + MessagingResponse + cookie), interleaved. Each run reports p50, p99 and the slowest
+request. Finally it measures, for the first bot, the host-accept path and the outbox drain rate
+(with the booking mix), and the server's resident memory.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 ADMIN_TOKEN = "bench-admin-token"
 BOT_NUMBER = "+15550009999"
+# --durability both and same: two bots, measured one after the other in every round.
+MODES = {"both": ["normal", "full"], "same": ["normal", "normal"]}
+BOT_KEYS = {"bot-again": "normal-again"}  # the A/A run's second bot, in the summary's "bots"
 HOMES = 500
 CONNECTIONS = 64
 
@@ -517,12 +523,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         api_port, bare_port, floor_port = (free_port() for _ in range(3))
         api_url = f"http://127.0.0.1:{api_port}"
         procs.append(await start_twilio_api(api_port, folder))
-        modes = ["normal", "full"] if args.durability == "both" else [args.durability]
+        modes = MODES.get(args.durability, [args.durability])
         homes = BROWSE_HOMES if args.mix == "browse" else HOMES
         bots: list[BotTarget] = []
         for mode in modes:
             port = free_port()
-            name = "bot" if not bots else f"bot-{mode}"
+            name = (
+                "bot" if not bots else "bot-again" if mode == bots[0].durability else f"bot-{mode}"
+            )
             config = write_config(folder / name, port, api_port, mode)
             url = f"http://127.0.0.1:{port}"
             await prepare_database(config, args.big, 0, homes=homes)
@@ -732,6 +740,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             rates = {(r.round, r.target): r.rate for r in results}
             return [round(rates[k, target] / rates[k, reference], 3) for k in range(args.rounds)]
 
+        def p99_against_first() -> list[float]:
+            """The second bot's p99 less the first's, round by round (both in one round are a
+            minute apart at most): --durability both compares the modes, same the noise."""
+            if len(bots) < 2 or not bots[1].name.startswith("bot"):
+                return []
+            p99 = {(r.round, r.target): r.p99_ms for r in results}
+            return [
+                round(p99[k, bots[1].name] - p99[k, bots[0].name], 2) for k in range(args.rounds)
+            ]
+
         def figures(name: str) -> dict[str, Any]:
             return {
                 "rps": round(median(name, "rate")),
@@ -770,11 +788,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
             "bots": {
-                target.durability if target.name.startswith("bot") else target.name: figures(
-                    target.name
-                )
+                BOT_KEYS.get(target.name, target.durability)
+                if target.name.startswith("bot")
+                else target.name: figures(target.name)
                 for target in bots
             },
+            "p99_second_bot_minus_first_by_round": p99_against_first(),
             "wrapped": wrapped,
             "accept_rps": round(accept.rate) if accept else None,
             "accept_p99_ms": round(accept.p99_ms, 2) if accept else None,
@@ -814,9 +833,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per baseline/floor run")
     parser.add_argument(
         "--durability",
-        choices=["normal", "full", "both"],
+        choices=["normal", "full", "both", "same"],
         default="normal",
-        help="both: a bot in each mode, side by side in every round",
+        help="both: a bot in each mode, side by side in every round; same: two bots in "
+        "'normal' the same way (an A/A run: what the comparison's noise is)",
     )
     parser.add_argument(
         "--mix",
@@ -869,27 +889,41 @@ def main() -> None:
         ),
         ("bot (full turns)", summary["bot_rps"], summary["bot_p99_ms"], summary["bot_to_baseline"]),
     ]
-    if summary["durability"] == "both":
+    names = {
+        "normal": "bot, durability normal",
+        "full": "bot, durability full",
+        "normal-again": "bot again, normal (A/A)",
+        "pg": "PostgreSQL, 1 instance",
+        "pg-2x": "PostgreSQL, 2 instances",
+    }
+    if summary["durability"] in MODES:
         rows[2:] = [
-            (f"bot, durability {mode}", bot["rps"], bot["p99_ms"], bot["to_baseline"])
+            (names[mode], bot["rps"], bot["p99_ms"], bot["to_baseline"])
             for mode, bot in summary["bots"].items()
-            if mode in ("normal", "full")
+            if mode in ("normal", "full", "normal-again")
         ]
-    names = {"pg": "PostgreSQL, 1 instance", "pg-2x": "PostgreSQL, 2 instances"}
     rows += [
         (names[name], bot["rps"], bot["p99_ms"], bot["to_baseline"])
         for name, bot in summary["bots"].items()
-        if name in names
+        if name in ("pg", "pg-2x")
     ]
     print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, rate, p99, ratio in rows:
         print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
     for mode, bot in summary["bots"].items():
         rounds = ", ".join(f"{v:.1f}" for v in bot["p99_ms_by_round"])
-        label = f"bot, durability {mode}" if mode in ("normal", "full") else names[mode]
+        label = names[mode]
         print(
             f"{label}: p50 {bot['p50_ms']} ms, p99 {bot['p99_ms']} ms, max"
             f" {bot['max_ms']} ms; p99 by round {rounds}"
+        )
+    if summary["p99_second_bot_minus_first_by_round"]:
+        differences = summary["p99_second_bot_minus_first_by_round"]
+        second = list(summary["bots"])[1]
+        print(
+            f"p99, {names[second]} less {names[next(iter(summary['bots']))]}, round by round "
+            + ", ".join(f"{d:+.2f}" for d in differences)
+            + f" ms (median {statistics.median(differences):+.2f})"
         )
     print(
         "bot / baseline round by round "
