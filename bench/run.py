@@ -10,7 +10,7 @@ protocol floor measured in the same run.
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
 database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
 request file per bot round. Each bot first serves a warm-up run that counts nowhere (`--warm-up`):
-its first run grows the database and the WAL from nothing. Two mixes:
+its first run was its slowest in both modes. Two mixes:
 
 - `booking` (the default): 500 hosts' homes; guests listing, viewing, booking with dates,
   messages and names, MY, unknown text, a replayed MessageSid; hosts asking REQUESTS and
@@ -587,9 +587,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         wrapped: list[str] = []  # bot runs that came back to the start of their file
         for step in range(args.warm_up + args.rounds):
             # Each step has guests of its own (its number picks them); the warm-up steps come
-            # first and count nowhere: a bot's first run grows its database and WAL files from
-            # nothing and its memory from empty, and served at half the rate of later rounds
-            # and with a p99 10 ms worse, whichever the mode (issue 16's measurements).
+            # first and count nowhere: a bot's first run served at half the rate of later rounds
+            # and with a p99 ~10 ms worse, whichever the mode (issue 16; the cause is not known:
+            # its database, WAL and memory all start from nothing).
             round_ = step - args.warm_up
             warming = round_ < 0
             files: dict[str, Path] = {}
@@ -734,21 +734,25 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         def median(target: str, field: str) -> float:
             return statistics.median(getattr(r, field) for r in results if r.target == target)
 
+        def rounds_of(target: str, field: str) -> list[float]:
+            """`target`'s figure in each round (results come in round order)."""
+            return [getattr(r, field) for r in results if r.target == target]
+
         def by_round(target: str, reference: str) -> list[float]:
             """`target`'s rate over `reference`'s in each round: runs a minute apart at most,
             so a machine that drifts between rounds moves both sides of each ratio alike."""
-            rates = {(r.round, r.target): r.rate for r in results}
-            return [round(rates[k, target] / rates[k, reference], 3) for k in range(args.rounds)]
+            pairs = zip(rounds_of(target, "rate"), rounds_of(reference, "rate"), strict=True)
+            return [round(rate / against, 3) for rate, against in pairs]
 
         def p99_against_first() -> list[float]:
-            """The second bot's p99 less the first's, round by round (both in one round are a
-            minute apart at most): --durability both compares the modes, same the noise."""
+            """The second bot's p99 less the first's, round by round (in the same way):
+            --durability both compares the modes, same the benchmark's noise."""
             if len(bots) < 2 or not bots[1].name.startswith("bot"):
                 return []
-            p99 = {(r.round, r.target): r.p99_ms for r in results}
-            return [
-                round(p99[k, bots[1].name] - p99[k, bots[0].name], 2) for k in range(args.rounds)
-            ]
+            pairs = zip(
+                rounds_of(bots[1].name, "p99_ms"), rounds_of(bots[0].name, "p99_ms"), strict=True
+            )
+            return [round(second - first, 2) for second, first in pairs]
 
         def figures(name: str) -> dict[str, Any]:
             return {
@@ -756,8 +760,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "p50_ms": round(median(name, "p50_ms"), 2),
                 "p99_ms": round(median(name, "p99_ms"), 2),
                 "max_ms": round(median(name, "max_ms"), 2),
-                "p99_ms_by_round": [r.p99_ms for r in results if r.target == name],
-                "max_ms_by_round": [r.max_ms for r in results if r.target == name],
+                "p99_ms_by_round": rounds_of(name, "p99_ms"),
+                "max_ms_by_round": rounds_of(name, "max_ms"),
                 "to_baseline": round(median(name, "rate") / median("baseline", "rate"), 3),
                 "to_baseline_by_round": by_round(name, "baseline"),
                 "non_2xx": sum(r.errors for r in results if r.target == name),
@@ -827,7 +831,7 @@ def main() -> None:
         "--warm-up",
         type=int,
         default=1,
-        help="runs each bot serves first, not counted (a bot's first run grows its files)",
+        help="runs each bot serves first, not counted (a bot's first run was its slowest)",
     )
     parser.add_argument("--waves", type=int, default=20, help="waves of 500 guests per bot round")
     parser.add_argument("--duration", type=int, default=10, help="seconds per baseline/floor run")

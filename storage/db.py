@@ -88,7 +88,6 @@ class Database:
         self._dispatch = Dispatch()
         self._catch_up = False  # the writer copies what the checkpointer missed (see above)
         self.wal_syncs = 0  # the WAL written to disk beside the commits ("normal"; see above)
-        self.wal_restart_frames = WAL_RESTART_FRAMES
 
     @classmethod
     async def open(
@@ -217,7 +216,7 @@ class Database:
 
         PASSIVE never blocks the writer or the reader. Often while turns commit, seldom when
         idle (see CHECKPOINT_BUSY_SECONDS); and when commits ran beside a checkpoint of a WAL
-        past `wal_restart_frames`, the writer finishes the copy so the WAL starts over.
+        past WAL_RESTART_FRAMES, the writer finishes the copy so the WAL starts over.
         """
         commits = self.commits
         while True:
@@ -229,7 +228,7 @@ class Database:
             except Exception:
                 log.exception("WAL checkpoint failed; trying again")
                 continue
-            if frames >= self.wal_restart_frames and self.commits != commits:
+            if frames >= WAL_RESTART_FRAMES and self.commits != commits:
                 self._catch_up = True
 
     async def _wal_sync_loop(self, wal: Path) -> None:

@@ -52,6 +52,16 @@ async def host_row(bot: Bot, *, settled: tuple[str, ...] = SETTLED) -> dict[str,
     return row
 
 
+def quick_retries(max_attempts: int) -> OutboxConfig:
+    """Retries a moment apart, and requests cut off after 2 s."""
+    return OutboxConfig(
+        base_delay_seconds=0.05,
+        max_delay_seconds=0.2,
+        request_timeout_seconds=2,
+        max_attempts=max_attempts,
+    )
+
+
 async def a_request(bot: Bot) -> int:
     await bot.add_home(HOST, "Beach House")
     return await request_stay(bot, bot.phone(GUEST))
@@ -249,9 +259,7 @@ async def test_a_claim_outlasts_both_requests_of_a_delivery(
     """A delivery after an unseen outcome asks Twilio about the earlier attempt, then creates:
     two requests, each cut off at request_timeout_seconds. The claim's lease outlasts both, so
     another instance's worker never claims a row whose create may still be on its way."""
-    outbox = OutboxConfig(
-        base_delay_seconds=0.05, max_delay_seconds=0.2, request_timeout_seconds=2, max_attempts=3
-    )
+    outbox = quick_retries(max_attempts=3)
     twilio_api.fail_next(1, "slow", to=HOST, hang=1.5)
     async with Restarted(tmp_path, twilio_api, clock, outbox=outbox) as bot:
         await a_request(bot)
@@ -332,9 +340,7 @@ async def test_21610_marks_the_person_opted_out(bot: Bot) -> None:
 async def test_giving_up_after_max_attempts(
     tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
 ) -> None:
-    outbox = OutboxConfig(
-        base_delay_seconds=0.05, max_delay_seconds=0.2, request_timeout_seconds=2, max_attempts=3
-    )
+    outbox = quick_retries(max_attempts=3)
     twilio_api.fail_for(60, "503", to=HOST)
     async with Restarted(tmp_path, twilio_api, clock, outbox=outbox) as bot:
         await a_request(bot)
@@ -349,9 +355,7 @@ async def test_giving_up_after_max_attempts(
 async def test_429s_past_max_attempts_fail(
     tmp_path: Path, twilio_api: TwilioAPI, clock: Clock
 ) -> None:
-    outbox = OutboxConfig(
-        base_delay_seconds=0.05, max_delay_seconds=0.2, request_timeout_seconds=2, max_attempts=2
-    )
+    outbox = quick_retries(max_attempts=2)
     twilio_api.fail_for(60, "429", to=HOST, retry_after=0)
     async with Restarted(tmp_path, twilio_api, clock, outbox=outbox) as bot:
         await a_request(bot)

@@ -569,14 +569,14 @@ async def test_the_wal_starts_over_under_a_steady_stream_of_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Commits running beside every checkpoint would keep the WAL from ever starting over (it
-    grew by ~50 MB a second under the benchmark): past `wal_restart_frames` the writer copies
+    grew by ~50 MB a second under the benchmark): past WAL_RESTART_FRAMES the writer copies
     what the checkpointer missed before its next batch, so the WAL stays small however long
     the stream lasts."""
     monkeypatch.setattr(storage.db, "CHECKPOINT_BUSY_SECONDS", 0.01)
     monkeypatch.setattr(storage.db, "CHECKPOINT_IDLE_SECONDS", 0.01)
+    monkeypatch.setattr(storage.db, "WAL_RESTART_FRAMES", 64)
     path = tmp_path / "steady.db"
     db = await Database.open(path)
-    db.wal_restart_frames = 64
     wal = Path(f"{path}-wal")
     try:
         written = 0
