@@ -6,11 +6,14 @@ protocol floor measured in the same run.
     python -m bench.run --database postgresql://postgres@127.0.0.1:5432/postgres
     python -m bench.run --mix browse --durability both   # issue 16's load, both modes side by side
     python -m bench.run --mix browse --durability same   # two identical bots: its noise
+    python -m bench.run --mix browse --durability both --bots-only --rounds 9   # the bots alone
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
 database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
-request file per bot round. Each bot first serves a warm-up run that counts nowhere (`--warm-up`):
-its first run was its slowest in both modes. Two mixes:
+request file per bot round. Each bot first serves a warm-up run that counts nowhere (`--warm-up`),
+so the rounds find its WAL grown and its caches filled. Every request is a new turn: each
+step's MessageSids are its own, and a bot run that answered more requests as Twilio's retries
+than its file holds is flagged NOT VALID (from the bot's /metrics). Two mixes:
 
 - `booking` (the default): 500 hosts' homes; guests listing, viewing, booking with dates,
   messages and names, MY, unknown text, a replayed MessageSid; hosts asking REQUESTS and
@@ -64,6 +67,13 @@ MODES = {"both": ["normal", "full"], "same": ["normal", "normal"]}
 BOT_KEYS = {"bot-again": "normal-again"}  # the A/A run's second bot, in the summary's "bots"
 HOMES = 500
 CONNECTIONS = 64
+
+
+def rounded(value: float, digits: int | None = None) -> float | None:
+    """`value` rounded, or None for what was not measured (NaN: --bots-only has no baseline)."""
+    if value != value:
+        return None
+    return round(value, digits) if digits is not None else round(value)
 
 
 def free_port() -> int:
@@ -176,11 +186,20 @@ class Workload:
         self.url = public_url + "/sms"
         self.validator = RequestValidator(AUTH_TOKEN)
         self.cookies: dict[str, str] = {}
+        self.step = 0
         self.counter = 0
+        self.retries = 0  # requests made as Twilio's retries of an earlier one (same sid)
+
+    def begin(self, step: int) -> None:
+        """A step's requests: every bot gets the same MessageSids, and no step repeats an
+        earlier step's. (Until this, each step began its count again: from the second step
+        on, the bots answered most requests as Twilio's retries, from memory, instead of
+        running turns.)"""
+        self.step, self.counter, self.retries = step, 0, 0
 
     def form(self, phone: str, body: str) -> dict[str, str]:
         self.counter += 1
-        sid = f"SM{self.counter:032x}"
+        sid = f"SM{self.step:08x}{self.counter:024x}"
         return {
             "ToCountry": "US",
             "SmsMessageSid": sid,
@@ -243,6 +262,7 @@ class Workload:
                     body = script[step]
                     if body == "REPLAY":
                         lines.append(replay[phone])  # Twilio retrying the MY turn
+                        self.retries += 1
                         continue
                     line = self.line(phone, self.form(phone, body))
                     if body == "MY":
@@ -304,6 +324,8 @@ class Result:
     # The bot's CPU a turn during the run, microseconds: its event loop's thread, the others'.
     loop_cpu_us: float = float("nan")
     threads_cpu_us: float = float("nan")
+    # The share of the run's requests the bot answered as Twilio's retries (from /metrics).
+    replayed: float = float("nan")
 
 
 def _ms(text: str) -> float:
@@ -457,6 +479,36 @@ class BotTarget:
     first_wave: int = 0  # its guests' numbers, apart from the partner's
 
 
+_TURNS = re.compile(r'^airtng_turns_total\{[^}]*outcome="(\w+)"[^}]*\} (\S+)$', re.M)
+# A run gets through the start of its file only: its share of retries may differ a little from
+# the whole file's.
+RETRY_SLACK = 0.01
+
+
+async def turn_counts(target: BotTarget) -> dict[str, float]:
+    """The target's turns so far by outcome (answered, replayed, failed), all its instances
+    together, from their /metrics."""
+    counts: dict[str, float] = {}
+    async with aiohttp.ClientSession() as session:
+        for instance in instances(target):
+            async with session.get(instance.url + "/metrics") as response:
+                for outcome, value in turn_counts_in(await response.text()).items():
+                    counts[outcome] = counts.get(outcome, 0.0) + value
+    return counts
+
+
+def turn_counts_in(scrape: str) -> dict[str, float]:
+    """A /metrics scrape's turns by outcome."""
+    return {outcome: float(value) for outcome, value in _TURNS.findall(scrape)}
+
+
+def replayed_share(before: dict[str, float], after: dict[str, float]) -> float:
+    """The share of the turns between two counts answered as retries."""
+    turns = {outcome: after.get(outcome, 0.0) - before.get(outcome, 0.0) for outcome in after}
+    total = sum(turns.values())
+    return turns.get("replayed", 0.0) / total if total else float("nan")
+
+
 def combined(name: str, results: list[Result]) -> Result:
     """Several wrk runs at once as one: the rates added, the worst of the latencies."""
     return Result(
@@ -585,11 +637,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         today = date.today()
         results: list[Result] = []
         wrapped: list[str] = []  # bot runs that came back to the start of their file
+        # bot runs that answered more requests as retries than their file holds
+        replaying: list[str] = []
+        retry_share: dict[str, float] = {}  # by bot URL: the step file's share of retries
         for step in range(args.warm_up + args.rounds):
-            # Each step has guests of its own (its number picks them); the warm-up steps come
-            # first and count nowhere: a bot's first run served at half the rate of later rounds
-            # and with a p99 ~10 ms worse, whichever the mode (issue 16; the cause is not known:
-            # its database, WAL and memory all start from nothing).
+            # Each step has guests and MessageSids of its own (its number picks them); the
+            # warm-up steps come first and count nowhere. (A bot's first run once looked the
+            # slowest by half: the later steps repeated its MessageSids, and were retries.)
             round_ = step - args.warm_up
             warming = round_ < 0
             files: dict[str, Path] = {}
@@ -603,7 +657,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     if step == 0:
                         phones += [host_phone(k) for k in range(HOMES)]
                 # Each bot signs its own cookies, and the signature covers its own URL.
-                target.workload.counter = 0
+                target.workload.begin(step)
                 await target.workload.warm_up(phones)
                 lines = (
                     browse_lines(target.workload, step)
@@ -612,6 +666,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 files[target.url] = folder / f"step{step}-{target.url.rsplit(':', 1)[1]}.txt"
                 files[target.url].write_text("\n".join(lines) + "\n")
+                retry_share[target.url] = target.workload.retries / len(lines)
             # The bots take turns going first (round 1: normal then full, round 2: full then
             # normal...), so that neither always runs right after the baseline's burst (a
             # 4-round check saw no order effect; comparing the modes should not rest on that).
@@ -624,9 +679,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 ("floor", f"http://127.0.0.1:{floor_port}", files[first.url], None),
             ]
-            if warming:
+            if warming or args.bots_only:
                 runs = [run for run in runs if run[3] is not None]
             for name, url, request_file, bot in runs:
+                counted = await turn_counts(bot) if bot is not None else None
                 if bot is not None and bot.partner is not None:
                     # Each instance its own wrk, at the same time.
                     both = await asyncio.gather(
@@ -646,6 +702,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         result.loop_cpu_us = loop / result.requests * 1e6
                         result.threads_cpu_us = others / result.requests * 1e6
+                if bot is not None and counted is not None:
+                    result.replayed = replayed_share(counted, await turn_counts(bot))
                 if warming:
                     print(
                         f"warm-up  {name:8} {result.rate:9.0f} req/s  p99 {result.p99_ms:6.2f} ms"
@@ -657,12 +715,24 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     # Replayed MessageSids are answered from memory: the figures flatter it.
                     print(f"warning: {name} answered every request in the file; raise --waves")
                     wrapped.append(f"round {round_ + 1} {name}")
+                if bot is not None and result.replayed > retry_share[url] + RETRY_SLACK:
+                    print(
+                        f"warning: {name} answered {result.replayed:.1%} of its requests as"
+                        f" retries, its file holds {retry_share[url]:.1%}: they were not turns"
+                    )
+                    replaying.append(f"round {round_ + 1} {name}")
                 results.append(result)
                 print(
                     f"round {round_ + 1} {name:8} {result.rate:9.0f} req/s"
                     f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                     f"  max {result.max_ms:7.2f} ms"
-                    f"  ({result.requests} requests, {result.errors} non-2xx)"
+                    f"  ({result.requests} requests, {result.errors} non-2xx"
+                    + (
+                        f", {result.replayed:.1%} retries"
+                        if result.replayed == result.replayed  # (not NaN)
+                        else ""
+                    )
+                    + ")"
                     + (
                         f"  CPU a turn: loop {result.loop_cpu_us:.0f} us,"
                         f" other threads {result.threads_cpu_us:.0f} us"
@@ -727,12 +797,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             # The outbox drain: queue many messages while the bot is stopped, count deliveries.
-            before = await api_count(api_url)
+            sent_before = await api_count(api_url)
             await restart_bot("bot-drain.log", outbox=args.drain, homes=homes)
-            drain_rate = await measure_drain(api_url, before, args.drain)
+            drain_rate = await measure_drain(api_url, sent_before, args.drain)
 
         def median(target: str, field: str) -> float:
-            return statistics.median(getattr(r, field) for r in results if r.target == target)
+            got = [getattr(r, field) for r in results if r.target == target]
+            return statistics.median(got) if got else float("nan")
 
         def rounds_of(target: str, field: str) -> list[float]:
             """`target`'s figure in each round (results come in round order)."""
@@ -742,6 +813,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             """`target`'s rate over `reference`'s in each round: runs a minute apart at most,
             so a machine that drifts between rounds moves both sides of each ratio alike."""
             pairs = zip(rounds_of(target, "rate"), rounds_of(reference, "rate"), strict=True)
+            if not rounds_of(reference, "rate"):  # (--bots-only)
+                return []
             return [round(rate / against, 3) for rate, against in pairs]
 
         def p99_against_first() -> list[float]:
@@ -756,18 +829,18 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
         def figures(name: str) -> dict[str, Any]:
             return {
-                "rps": round(median(name, "rate")),
-                "p50_ms": round(median(name, "p50_ms"), 2),
-                "p99_ms": round(median(name, "p99_ms"), 2),
-                "max_ms": round(median(name, "max_ms"), 2),
+                "rps": rounded(median(name, "rate")),
+                "p50_ms": rounded(median(name, "p50_ms"), 2),
+                "p99_ms": rounded(median(name, "p99_ms"), 2),
+                "max_ms": rounded(median(name, "max_ms"), 2),
                 "p99_ms_by_round": rounds_of(name, "p99_ms"),
                 "max_ms_by_round": rounds_of(name, "max_ms"),
-                "to_baseline": round(median(name, "rate") / median("baseline", "rate"), 3),
+                "to_baseline": rounded(median(name, "rate") / median("baseline", "rate"), 3),
                 "to_baseline_by_round": by_round(name, "baseline"),
                 "non_2xx": sum(r.errors for r in results if r.target == name),
                 # (NaN for two instances at once, measured together)
-                "loop_cpu_us": round(median(name, "loop_cpu_us"), 1),
-                "threads_cpu_us": round(median(name, "threads_cpu_us"), 1),
+                "loop_cpu_us": rounded(median(name, "loop_cpu_us"), 1),
+                "threads_cpu_us": rounded(median(name, "threads_cpu_us"), 1),
             }
 
         summary = {
@@ -777,17 +850,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "rounds": args.rounds,
             "warm_up": args.warm_up,
             "connections": CONNECTIONS,
-            "baseline_rps": round(median("baseline", "rate")),
-            "floor_rps": round(median("floor", "rate")),
-            "bot_rps": round(median("bot", "rate")),
-            "bot_p50_ms": round(median("bot", "p50_ms"), 2),
-            "bot_p99_ms": round(median("bot", "p99_ms"), 2),
-            "bot_max_ms": round(median("bot", "max_ms"), 2),
-            "floor_p99_ms": round(median("floor", "p99_ms"), 2),
-            "bot_to_baseline": round(median("bot", "rate") / median("baseline", "rate"), 3),
-            "bot_to_floor": round(median("bot", "rate") / median("floor", "rate"), 3),
+            "baseline_rps": rounded(median("baseline", "rate")),
+            "floor_rps": rounded(median("floor", "rate")),
+            "bot_rps": rounded(median("bot", "rate")),
+            "bot_p50_ms": rounded(median("bot", "p50_ms"), 2),
+            "bot_p99_ms": rounded(median("bot", "p99_ms"), 2),
+            "bot_max_ms": rounded(median("bot", "max_ms"), 2),
+            "floor_p99_ms": rounded(median("floor", "p99_ms"), 2),
+            "bot_to_baseline": rounded(median("bot", "rate") / median("baseline", "rate"), 3),
+            "bot_to_floor": rounded(median("bot", "rate") / median("floor", "rate"), 3),
             "bot_to_baseline_by_round": by_round("bot", "baseline"),
-            "bot_to_baseline_paired": statistics.median(by_round("bot", "baseline")),
+            "bot_to_baseline_paired": rounded(
+                statistics.median(by_round("bot", "baseline") or [float("nan")]), 3
+            ),
             "bot_to_floor_by_round": by_round("bot", "floor"),
             "bot_non_2xx": sum(r.errors for r in results if r.target == "bot"),
             "bot_requests": sum(r.requests for r in results if r.target == "bot"),
@@ -799,6 +874,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             },
             "p99_second_bot_minus_first_by_round": p99_against_first(),
             "wrapped": wrapped,
+            "replaying": replaying,
             "accept_rps": round(accept.rate) if accept else None,
             "accept_p99_ms": round(accept.p99_ms, 2) if accept else None,
             "outbox_drain_per_s": round(drain_rate) if drain_rate is not None else None,
@@ -831,7 +907,7 @@ def main() -> None:
         "--warm-up",
         type=int,
         default=1,
-        help="runs each bot serves first, not counted (a bot's first run was its slowest)",
+        help="runs each bot serves first, not counted (its WAL grown, its caches filled)",
     )
     parser.add_argument("--waves", type=int, default=20, help="waves of 500 guests per bot round")
     parser.add_argument("--duration", type=int, default=10, help="seconds per baseline/floor run")
@@ -867,6 +943,12 @@ def main() -> None:
         " one instance, and two instances each driven by its own wrk, each on a database the run"
         " makes there and drops after",
     )
+    parser.add_argument(
+        "--bots-only",
+        action="store_true",
+        help="leave out the baseline and the floor: the bots alone, for comparing them over"
+        " many rounds in less time (no ratios to the baseline)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
         "--profile", action="store_true", help="run the bot under py-spy (implies --keep)"
@@ -883,13 +965,13 @@ def main() -> None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
     summary = asyncio.run(bench(args))
     print()
-    rows = [
+    rows: list[tuple[str, Any, Any, Any]] = [
         ("baseline (bare aiohttp)", summary["baseline_rps"], "", 1.0),
         (
             "floor (sig+TwiML+cookie)",
             summary["floor_rps"],
             summary["floor_p99_ms"],
-            summary["floor_rps"] / summary["baseline_rps"],
+            summary["floor_rps"] / summary["baseline_rps"] if summary["baseline_rps"] else None,
         ),
         ("bot (full turns)", summary["bot_rps"], summary["bot_p99_ms"], summary["bot_to_baseline"]),
     ]
@@ -911,9 +993,11 @@ def main() -> None:
         for name, bot in summary["bots"].items()
         if name in ("pg", "pg-2x")
     ]
+    if args.bots_only:
+        rows[:2] = []
     print(f"{'':26}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, rate, p99, ratio in rows:
-        print(f"{name:26}{rate:>10}{p99:>10}{ratio:>8.2f}")
+        print(f"{name:26}{rate:>10}{p99:>10}" + (f"{ratio:>8.2f}" if ratio is not None else ""))
     for mode, bot in summary["bots"].items():
         rounds = ", ".join(f"{v:.1f}" for v in bot["p99_ms_by_round"])
         label = names[mode]
@@ -929,14 +1013,17 @@ def main() -> None:
             + ", ".join(f"{d:+.2f}" for d in differences)
             + f" ms (median {statistics.median(differences):+.2f})"
         )
-    print(
-        "bot / baseline round by round "
-        + ", ".join(f"{ratio:.3f}" for ratio in summary["bot_to_baseline_by_round"])
-        + f" (median {summary['bot_to_baseline_paired']:.3f})"
-    )
+    if summary["bot_to_baseline_by_round"]:
+        print(
+            "bot / baseline round by round "
+            + ", ".join(f"{ratio:.3f}" for ratio in summary["bot_to_baseline_by_round"])
+            + f" (median {summary['bot_to_baseline_paired']:.3f})"
+        )
     print(f"outbox drain {summary['outbox_drain_per_s']} msg/s, bot RSS {summary['bot_rss_mb']} MB")
     if summary["wrapped"]:
         print(f"NOT VALID: replayed files in {', '.join(summary['wrapped'])}; raise --waves")
+    if summary["replaying"]:
+        print(f"NOT VALID: retries answered instead of turns in {', '.join(summary['replaying'])}")
     if summary["traces"]:
         from bench.trace import report
 

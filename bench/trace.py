@@ -248,7 +248,10 @@ def report(
         return {"requests": 0}
     waits = [r[2] - r[0] for r in requests]
     slow = requests[int(len(requests) * (1 - share)) :]
-    kinds = {kind: Spans(spans[kind]) for kind in ("commit", "apply", "checkpoint", "gc", "pass")}
+    kinds = {
+        kind: Spans(spans.get(kind, []))
+        for kind in ("commit", "apply", "catch_up", "checkpoint", "gc", "pass")
+    }
     commits = kinds["commit"]
 
     def met(request: list[float]) -> dict[str, float]:
@@ -262,6 +265,7 @@ def report(
             "handler_rest_ms": (ended - started - commit) * 1000,
             "gc_ms": kinds["gc"].time_within(arrived, ended) * 1000,
             "checkpoint_ms": kinds["checkpoint"].time_within(arrived, ended) * 1000,
+            "catch_up_ms": kinds["catch_up"].time_within(arrived, ended) * 1000,
             "long_pass_ms": kinds["pass"].time_within(arrived, ended) * 1000,
         }
 
@@ -270,6 +274,7 @@ def report(
         return {k: round(statistics.fmean(row[k] for row in rows), 2) for k in rows[0]} | {
             "with_gc": round(sum(row["gc_ms"] > 0 for row in rows) / len(rows), 3),
             "with_checkpoint": round(sum(row["checkpoint_ms"] > 0 for row in rows) / len(rows), 3),
+            "with_catch_up": round(sum(row["catch_up_ms"] > 0 for row in rows) / len(rows), 3),
         }
 
     sample = requests[:: max(1, len(requests) // 5000)]
@@ -294,7 +299,7 @@ def report(
         "apply_wall": quantiles([a[1] - a[0] for a in applies]),
         "apply_cpu": quantiles([a[3] for a in applies]),
         "turns_a_commit": round(statistics.fmean(a[2] for a in applies), 1) if applies else 0,
-        "catch_up_wall": quantiles([c[1] - c[0] for c in spans.get("catch_up", [])]),
+        "catch_up_wall": quantiles([c[1] - c[0] for c in kinds["catch_up"].spans]),
         "checkpoint_wall": quantiles([c[1] - c[0] for c in kinds["checkpoint"].spans]),
         # The WAL's size at its largest (frames of 4 KB): whether it starts over under load.
         "wal_frames_max": max((c[3] for c in kinds["checkpoint"].spans), default=0),
