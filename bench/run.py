@@ -192,9 +192,8 @@ class Workload:
 
     def begin(self, step: int) -> None:
         """A step's requests: every bot gets the same MessageSids, and no step repeats an
-        earlier step's. (Until this, each step began its count again: from the second step
-        on, the bots answered most requests as Twilio's retries, from memory, instead of
-        running turns.)"""
+        earlier step's (a bot answers a sid it has seen as Twilio's retry, from memory,
+        without running a turn)."""
         self.step, self.counter, self.retries = step, 0, 0
 
     def form(self, phone: str, body: str) -> dict[str, str]:
@@ -642,8 +641,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         retry_share: dict[str, float] = {}  # by bot URL: the step file's share of retries
         for step in range(args.warm_up + args.rounds):
             # Each step has guests and MessageSids of its own (its number picks them); the
-            # warm-up steps come first and count nowhere. (A bot's first run once looked the
-            # slowest by half: the later steps repeated its MessageSids, and were retries.)
+            # warm-up steps come first and count nowhere.
             round_ = step - args.warm_up
             warming = round_ < 0
             files: dict[str, Path] = {}
@@ -702,7 +700,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         result.loop_cpu_us = loop / result.requests * 1e6
                         result.threads_cpu_us = others / result.requests * 1e6
-                if bot is not None and counted is not None:
+                if counted is not None:
                     result.replayed = replayed_share(counted, await turn_counts(bot))
                 if warming:
                     print(
@@ -812,9 +810,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         def by_round(target: str, reference: str) -> list[float]:
             """`target`'s rate over `reference`'s in each round: runs a minute apart at most,
             so a machine that drifts between rounds moves both sides of each ratio alike."""
-            pairs = zip(rounds_of(target, "rate"), rounds_of(reference, "rate"), strict=True)
-            if not rounds_of(reference, "rate"):  # (--bots-only)
+            references = rounds_of(reference, "rate")
+            if not references:  # (--bots-only)
                 return []
+            pairs = zip(rounds_of(target, "rate"), references, strict=True)
             return [round(rate / against, 3) for rate, against in pairs]
 
         def p99_against_first() -> list[float]:

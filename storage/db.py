@@ -48,17 +48,17 @@ CHECKPOINT_IDLE_SECONDS = 1.0
 WAL_SYNC_SECONDS = 0.05
 CHECKPOINTER_NICE = 10
 # The WAL starts over from its beginning only at a commit that finds it all copied, which never
-# happens while commits run beside every checkpoint: under a steady load it grew by ~50 MB a
-# second (500 MB after 30 s of the benchmark). Past this many frames (4 KB each), the writer
-# copies the few frames the last checkpoint missed itself, before its next batch (~5 ms), so the
-# WAL starts over and stays about this size (64 MB; every ~5 s at the benchmark's rate).
+# happens while commits run beside every checkpoint: under a steady load it grew without end.
+# Past this many frames (4 KB each) the writer copies what the last checkpoint missed itself,
+# before its next batch, so the WAL starts over and stays about this size (64 MB; every ~2.5 s
+# under the browse benchmark). That copy holds up every turn in flight: when it was all that was
+# committed during a whole checkpoint it took 8 ms at p50 (14 at p99), and 14% of the slowest 1%
+# of turns waited on one. So past WAL_RESTART_FRAMES the checkpointer first copies again at
+# once, on its own thread, what came during its last pass (each pass shorter than the one
+# before), up to CATCH_UP_PASSES passes or until a pass finds CATCH_UP_FRAMES new frames or
+# fewer: the writer is left what was committed during that short last pass (5 ms at p50 with
+# the group commit after it; met by 1.4% of the slowest 1%).
 WAL_RESTART_FRAMES = 16384
-# That copy held up every turn in flight: at the browse benchmark's rate it came every ~2.5 s
-# and took 6-8 ms (15 ms at p99), as it copied all that was committed during a whole checkpoint;
-# 14% of the slowest 1% of turns waited on one. So past WAL_RESTART_FRAMES the checkpointer
-# copies again at once, on its own thread, what came during its last pass (each pass shorter
-# than the one before), up to CATCH_UP_PASSES passes or until a pass finds CATCH_UP_FRAMES new
-# frames or fewer: the writer is left the few frames committed during that short last pass.
 CATCH_UP_PASSES = 4
 CATCH_UP_FRAMES = 256
 
@@ -259,7 +259,7 @@ class Database:
         """A PASSIVE checkpoint: (busy, frames in the WAL, frames copied to the database); past
         WAL_RESTART_FRAMES, passes back to back until one finds little new (see above)."""
         assert self._checkpointer is not None
-        return await _call(self._checkpointer, _checkpoint_passes, WAL_RESTART_FRAMES)
+        return await _call(self._checkpointer, _checkpoint_passes)
 
     async def _commit_loop(self) -> None:
         while True:
@@ -412,13 +412,13 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
         return Applied(_apply_in_order(conn, batch.turns), True)
 
 
-def _checkpoint_passes(conn: sqlite3.Connection, restart_frames: int) -> tuple[int, int, int]:
+def _checkpoint_passes(conn: sqlite3.Connection) -> tuple[int, int, int]:
     """PASSIVE checkpoints on the checkpointer's thread: one, and while the WAL is past
-    `restart_frames`, more at once, each copying what commits added during the one before,
+    WAL_RESTART_FRAMES, more at once, each copying what commits added during the one before,
     until one finds CATCH_UP_FRAMES new frames or fewer (or CATCH_UP_PASSES were run)."""
     busy, frames, copied = _passive_checkpoint(conn)
     for _ in range(CATCH_UP_PASSES - 1):
-        if busy or frames < restart_frames or copied < frames:
+        if busy or frames < WAL_RESTART_FRAMES or copied < frames:
             break  # the WAL is small, or a reader or another checkpoint holds it back
         seen = frames
         busy, frames, copied = _passive_checkpoint(conn)
@@ -436,7 +436,7 @@ def _catch_up_then_apply(conn: sqlite3.Connection, batch: Batch) -> Applied:
     """Copy what the checkpointer left in the WAL (what was committed while it ran: a few
     batches), then commit the batch: the WAL, all copied, starts over from its beginning."""
     try:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        _passive_checkpoint(conn)
     except sqlite3.Error:  # the checkpointer's next pass copies it; the turns go on regardless
         log.exception("the writer's WAL catch-up failed")
     return _apply(conn, batch)

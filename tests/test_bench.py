@@ -8,8 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 import bench.run
-from bench.run import Workload, browse_lines, replayed_share
-from bench.run import turn_counts_in as counts_in
+from bench.run import Workload, browse_lines, replayed_share, turn_counts_in
 from bot.metrics import Metrics
 from bot.turns import Answer
 from storage.queries import OutboxBacklog
@@ -56,6 +55,6 @@ def test_retries_are_read_from_the_bots_own_metrics() -> None:
     body, _ = metrics.exposition(
         "", backlog=OutboxBacklog(0, 0, None), in_flight=0, stopping=False, now=datetime.now(UTC)
     )
-    after = counts_in(body.decode())
+    after = turn_counts_in(body.decode())
     assert after == {"answered": 3.0, "replayed": 1.0, "failed": 0.0}
     assert replayed_share(before, after) == 1 / 3

@@ -629,7 +629,7 @@ class CommitsDuringCheckpoints:
 
 
 def test_past_the_restart_size_the_checkpointer_copies_again_until_little_is_left(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The writer's catch-up (the WAL starting over) held every turn in flight for all that was
     committed during a whole checkpoint (6-8 ms, 15 at p99, at the browse benchmark's rate).
@@ -644,19 +644,21 @@ def test_past_the_restart_size_the_checkpointer_copies_again_until_little_is_lef
 
     path = committed("passes.db")
     # Below the restart size: one pass, whatever came meanwhile.
+    monkeypatch.setattr(storage.db, "WAL_RESTART_FRAMES", 10_000)
     small = CommitsDuringCheckpoints(path, [300, 300])
-    _checkpoint_passes(small, restart_frames=10_000)  # type: ignore[arg-type]
+    _checkpoint_passes(small)  # type: ignore[arg-type]
     assert len(small.passes) == 1
     # Past it: again while a pass found more than CATCH_UP_FRAMES new (300 rows, ~900 frames),
     # and not after one that found fewer (40 rows): the writer is left what came during that
     # one (5 rows), not what came during the first (300).
+    monkeypatch.setattr(storage.db, "WAL_RESTART_FRAMES", 100)
     big = CommitsDuringCheckpoints(path, [300, 40, 5, 500])
-    busy, frames, copied = _checkpoint_passes(big, restart_frames=100)  # type: ignore[arg-type]
+    busy, frames, copied = _checkpoint_passes(big)  # type: ignore[arg-type]
     assert len(big.passes) == 3 and busy == 0 and copied == frames
     assert 5 <= big.new_frames() < 40
     # Never more than CATCH_UP_PASSES, however much keeps coming.
     endless = CommitsDuringCheckpoints(committed("endless.db"), [400] * 10)
-    _checkpoint_passes(endless, restart_frames=100)  # type: ignore[arg-type]
+    _checkpoint_passes(endless)  # type: ignore[arg-type]
     assert len(endless.passes) == storage.db.CATCH_UP_PASSES
 
 
