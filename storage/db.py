@@ -262,6 +262,15 @@ class Database:
         return await _call(self._checkpointer, _checkpoint_passes)
 
     async def _commit_loop(self) -> None:
+        """Hand the turns queued so far to the writer as one batch; resume them; again.
+
+        The writer waits for this loop between batches (the loop must resume one batch's turns
+        before it hands over the next), and that wait is what makes batches big. A writer that
+        took the next batch itself the moment it had committed one was tried (the browse
+        benchmark, paired against this, 6 rounds): its thread spent half as much CPU again a
+        turn (179 against 118 us), and on two cores shared with the loop that cost 7% of the
+        turns a second and 4.6 ms at p99 (worse in 6 rounds of 6). See BENCHMARKS.md.
+        """
         while True:
             await self._wake.wait()
             self._wake.clear()
