@@ -7,6 +7,7 @@ protocol floor measured in the same run.
     python -m bench.run --mix browse --durability both   # issue 16's load, both modes side by side
     python -m bench.run --mix browse --durability same   # two identical bots: its noise
     python -m bench.run --mix browse --durability both --bots-only --rounds 9   # the bots alone
+    python -m bench.run --mix browse --durability both --fsync-ms 2   # on a disk that syncs
 
 It starts the local Twilio REST stand-in (tests/twilio_api.py) and `python run.py` on a fresh
 database, warms up every phone's session cookie, then replays pre-signed webhooks with wrk, one
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -86,15 +88,28 @@ def free_port() -> int:
 class Proc:
     name: str
     popen: subprocess.Popen[bytes]
+    # Started by a tool that runs it as its child (py-spy, strace): measured and stopped
+    # through that child, the server itself.
+    wrapped: bool = False
 
     @classmethod
     def start(cls, name: str, args: list[str], log: Path) -> Proc:
         out = log.open("wb")
         popen = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        return cls(name, popen)
+        return cls(name, popen, wrapped=args[0] != sys.executable)
+
+    @property
+    def pid(self) -> int:
+        if not self.wrapped:
+            return self.popen.pid
+        children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
+        try:
+            return int(children.read_text().split()[0])
+        except (OSError, IndexError):  # not started yet, or gone
+            return self.popen.pid
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
@@ -104,13 +119,14 @@ class Proc:
         (the database's), from /proc; (0, 0) where there is none."""
         loop = others = 0.0
         tick = os.sysconf("SC_CLK_TCK")
-        for task in Path(f"/proc/{self.popen.pid}/task").glob("*"):
+        pid = self.pid
+        for task in Path(f"/proc/{pid}/task").glob("*"):
             try:
                 fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # a thread that ended meanwhile
                 continue
             seconds = (int(fields[11]) + int(fields[12])) / tick
-            if task.name == str(self.popen.pid):
+            if task.name == str(pid):
                 loop += seconds
             else:
                 others += seconds
@@ -118,7 +134,8 @@ class Proc:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):  # (the wrapper ends with its child)
+                os.kill(self.pid, signal.SIGINT)
             try:
                 self.popen.wait(10)
             except subprocess.TimeoutExpired:
@@ -554,10 +571,23 @@ def instances(target: BotTarget) -> list[BotTarget]:
     return [target] + ([target.partner] if target.partner else [])
 
 
-def bot_command(config: Path, profile: Path | None = None, trace: Path | None = None) -> list[str]:
+def bot_command(
+    config: Path, profile: Path | None = None, trace: Path | None = None, fsync_ms: float = 0
+) -> list[str]:
     command = [sys.executable, "run.py", "--config", str(config)]
     if trace is not None:  # the timeline of every turn, commit, checkpoint and collection
         command[1:2] = ["-m", "bench.trace", "serve", str(trace), "--"]
+    if fsync_ms:
+        # Every fsync and fdatasync of the server's, SQLite's and its own, held fsync_ms
+        # longer on its way back (strace's fault injection; --seccomp-bpf stops the server at
+        # those calls only, so the rest runs at full speed): a disk that really writes what
+        # it syncs, where this machine's has a write cache and syncs in ~0.15 ms.
+        delay = f"delay_exit={round(fsync_ms * 1000)}"
+        command = [
+            "strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null",
+            "-e", "trace=fsync,fdatasync", "-e", f"inject=fsync,fdatasync:{delay}",
+            *command,
+        ]  # fmt: skip
     if profile is None:
         return command
     # py-spy samples the server while it serves; collapsed stacks land beside the logs.
@@ -596,7 +626,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     traces[f"{target.name}-{n}"] = trace
                 instance.proc = Proc.start(
                     target.name,
-                    bot_command(instance.config, profile, trace),
+                    bot_command(instance.config, profile, trace, args.fsync_ms),
                     folder / f"{target.name}-{n}.log",
                 )
                 procs.append(instance.proc)
@@ -758,7 +788,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             first.proc.stop()
             procs.remove(first.proc)
             seeded = await prepare_database(first.config, False, **seed)
-            first.proc = Proc.start("bot", bot_command(first.config), folder / log)
+            first.proc = Proc.start(
+                "bot", bot_command(first.config, fsync_ms=args.fsync_ms), folder / log
+            )
             procs.append(first.proc)
             await wait_http(first.url + "/healthz")
             return seeded
@@ -845,6 +877,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         summary = {
             "mix": args.mix,
             "durability": args.durability,
+            "fsync_ms": args.fsync_ms,
             "big_database": args.big,
             "rounds": args.rounds,
             "warm_up": args.warm_up,
@@ -948,6 +981,14 @@ def main() -> None:
         help="leave out the baseline and the floor: the bots alone, for comparing them over"
         " many rounds in less time (no ratios to the baseline)",
     )
+    parser.add_argument(
+        "--fsync-ms",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="hold each fsync/fdatasync of the bots this much longer (strace's fault injection):"
+        " a disk that syncs as real disks do, where this machine's syncs in ~0.15 ms",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
         "--profile", action="store_true", help="run the bot under py-spy (implies --keep)"
@@ -962,6 +1003,8 @@ def main() -> None:
     args.keep = args.keep or args.profile or args.trace
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
+    if args.fsync_ms and shutil.which("strace") is None:
+        sys.exit("bench: --fsync-ms needs strace (apt-get install strace)")
     summary = asyncio.run(bench(args))
     print()
     rows: list[tuple[str, Any, Any, Any]] = [

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
 import bench.run
-from bench.run import Workload, browse_lines, replayed_share, turn_counts_in
+from bench.run import Proc, Workload, bot_command, browse_lines, replayed_share, turn_counts_in
 from bot.metrics import Metrics
 from bot.turns import Answer
 from storage.queries import OutboxBacklog
@@ -58,3 +64,66 @@ def test_retries_are_read_from_the_bots_own_metrics() -> None:
     after = turn_counts_in(body.decode())
     assert after == {"answered": 3.0, "replayed": 1.0, "failed": 0.0}
     assert replayed_share(before, after) == 1 / 3
+
+
+def test_a_server_started_by_a_wrapper_is_measured_and_stopped_itself(tmp_path: Path) -> None:
+    """With --fsync-ms (strace) or --profile (py-spy) the process the benchmark starts is the
+    tool, and the server is its child: the CPU a turn, the memory and the stop are the
+    server's, not the tool's."""
+    server = (
+        "import time\nprint('up', flush=True)\n"
+        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('stopped')"
+    )
+    wrapper = ["sh", "-c", f'"{sys.executable}" -c "$0"; true', server]  # (sh stays the parent)
+    log = tmp_path / "bot.log"
+    proc = Proc.start("bot", wrapper, log)
+    try:
+        deadline = time.monotonic() + 10
+        while log.read_text() != "up\n" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.pid != proc.popen.pid
+        assert b"time.sleep" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert proc.rss_mb() > 1  # a Python's, not sh's few hundred KB
+    finally:
+        proc.stop()
+    assert proc.popen.returncode == 0
+    assert log.read_text() == "up\nstopped\n"  # SIGINT reached the server
+
+
+def test_fsync_ms_runs_the_bot_under_strace() -> None:
+    config = Path("config.toml")
+    assert bot_command(config)[0] == sys.executable
+    command = bot_command(config, fsync_ms=2)
+    assert command[0] == "strace"
+    assert "inject=fsync,fdatasync:delay_exit=2000" in command
+    assert command[-4:] == [sys.executable, "run.py", "--config", "config.toml"]
+
+
+@pytest.mark.skipif(
+    shutil.which("strace") is None and not os.environ.get("CI"),
+    reason="strace is not installed (apt-get install strace); CI installs it",
+)
+def test_the_strace_injection_holds_each_sync_and_nothing_else(tmp_path: Path) -> None:
+    script = (
+        "import os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)\n"
+        "start = time.perf_counter()\n"
+        "for _ in range(20):\n"
+        "    os.getpid()\n"
+        "writes = time.perf_counter() - start\n"
+        "start = time.perf_counter()\n"
+        "os.write(fd, b'x')\n"
+        "os.fdatasync(fd)\n"
+        "print(writes, time.perf_counter() - start)\n"
+    )
+    wrapper = bot_command(Path("x"), fsync_ms=50)[:-4]  # strace and its options, as the bot's
+    out = subprocess.run(
+        [*wrapper, sys.executable, "-c", script, str(tmp_path / "file")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    others, sync = (float(value) for value in out.stdout.split())
+    assert sync >= 0.05
+    assert others < 0.05  # other calls are not held
