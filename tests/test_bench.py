@@ -70,8 +70,11 @@ def test_a_server_started_by_a_wrapper_is_measured_and_stopped_itself(tmp_path: 
     """With --fsync-ms (strace) or --profile (py-spy) the process the benchmark starts is the
     tool, and the server is its child: the CPU a turn, the memory and the stop are the
     server's, not the tool's."""
+    # It handles SIGINT itself, as the bot does (a process started in the background by a
+    # shell without job control inherits SIGINT ignored).
     server = (
-        "import time\nprint('up', flush=True)\n"
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "print('up', flush=True)\n"
         "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('stopped')"
     )
     wrapper = ["sh", "-c", f'"{sys.executable}" -c "$0"; true', server]  # (sh stays the parent)
