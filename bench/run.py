@@ -88,25 +88,27 @@ def free_port() -> int:
 class Proc:
     name: str
     popen: subprocess.Popen[bytes]
-    # Started by a tool that runs it as its child (py-spy, strace): measured and stopped
-    # through that child, the server itself.
-    wrapped: bool = False
 
     @classmethod
     def start(cls, name: str, args: list[str], log: Path) -> Proc:
         out = log.open("wb")
         popen = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        return cls(name, popen, wrapped=args[0] != sys.executable)
+        return cls(name, popen)
 
     @property
     def pid(self) -> int:
-        if not self.wrapped:
-            return self.popen.pid
-        children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
-        try:
-            return int(children.read_text().split()[0])
-        except (OSError, IndexError):  # not started yet, or gone
-            return self.popen.pid
+        """The server's own process: the one started or, when a tool runs it as its child
+        (strace for --fsync-ms, py-spy for --profile), the end of that chain of children (the
+        servers start no processes): its CPU, its memory and its stop, not the tool's."""
+        pid = self.popen.pid
+        while True:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:  # gone
+                return pid
+            if not children:
+                return pid
+            pid = int(children[0])
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -1005,6 +1007,8 @@ def main() -> None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
     if args.fsync_ms and shutil.which("strace") is None:
         sys.exit("bench: --fsync-ms needs strace (apt-get install strace)")
+    if args.fsync_ms and args.profile:  # (py-spy stops the server by ptrace, as strace does)
+        sys.exit("bench: --fsync-ms and --profile cannot be combined: both trace the bot")
     summary = asyncio.run(bench(args))
     print()
     rows: list[tuple[str, Any, Any, Any]] = [

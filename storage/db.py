@@ -48,21 +48,18 @@ CHECKPOINT_IDLE_SECONDS = 1.0
 WAL_SYNC_SECONDS = 0.05
 CHECKPOINTER_NICE = 10
 # The WAL starts over from its beginning only at a commit that finds it all copied, which never
-# happens while commits run beside every checkpoint: under a steady load it grew without end.
-# Past this many frames (4 KB each) the writer copies what the last checkpoint missed itself,
-# before its next batch, so the WAL starts over and stays about this size (256 MB; every ~10 s
-# under the browse benchmark). That copy holds up every turn in flight: when it was all that was
-# committed during a whole checkpoint it took 8 ms at p50 (14 at p99), and 14% of the slowest 1%
-# of turns waited on one. So past WAL_RESTART_FRAMES the checkpointer first copies again at
-# once, on its own thread, what came during its last pass (each pass shorter than the one
-# before), up to CATCH_UP_PASSES passes or until a pass finds CATCH_UP_FRAMES new frames or
-# fewer: the writer is left what was committed during that short last pass (5 ms at p50 with
-# the group commit after it; met by 1.4% of the slowest 1%). What is left of the copy is
-# mostly its two syncs (the WAL's before copying, the database's after), so on a disk that
-# syncs slowly it is what the slowest turns meet: with each sync held 8 ms (`python -m
-# bench.run --fsync-ms 8`) a catch-up took 37 ms and 75% of the slowest 1% met one when they
-# came every 16,384 frames (64 MB); four times rarer, 15%, and the p99 5 ms lower. On this
-# machine's disk (syncs of ~0.15 ms) the two sizes measured the same.
+# happens while commits run beside every checkpoint: under a steady load it would grow without
+# end. Past WAL_RESTART_FRAMES (4 KB each: 256 MB, every ~10 s under the browse benchmark) the
+# checkpointer copies again at once, on its own thread, what came during its last pass (each
+# pass shorter than the one before), up to CATCH_UP_PASSES passes or until a pass finds
+# CATCH_UP_FRAMES new frames or fewer; then the writer copies what came during that short last
+# pass, before its next batch, and the WAL starts over. That catch-up holds every turn in flight
+# (5 ms at p50 here, with the group commit after it; left to the writer alone the copy was all
+# that came during a whole checkpoint, 8 ms), mostly for its two syncs (the WAL's before
+# copying, the database's after): with each sync held 8 ms (`python -m bench.run --fsync-ms 8`)
+# it took 37 ms, and 75% of the slowest 1% of turns met one when it came every 16,384 frames;
+# four times rarer, 15%, and the p99 5 ms lower. On this machine's disk (~0.15 ms a sync) the
+# two sizes measured the same.
 WAL_RESTART_FRAMES = 65536
 CATCH_UP_PASSES = 4
 CATCH_UP_FRAMES = 256
@@ -272,8 +269,8 @@ class Database:
         The writer waits for this loop between batches (the loop must resume one batch's turns
         before it hands over the next), and that wait is what makes batches big. A writer that
         took the next batch itself the moment it had committed one was tried (the browse
-        benchmark, paired against this, 6 rounds): its thread spent half as much CPU again a
-        turn (179 against 118 us), and on two cores shared with the loop that cost 7% of the
+        benchmark, paired against this, 6 rounds): its threads spent 50% more CPU a turn
+        (179 against 118 us), and on two cores shared with the loop that cost 7% of the
         turns a second and 4.6 ms at p99 (worse in 6 rounds of 6). See BENCHMARKS.md.
         """
         while True:

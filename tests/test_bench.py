@@ -66,10 +66,12 @@ def test_retries_are_read_from_the_bots_own_metrics() -> None:
     assert replayed_share(before, after) == 1 / 3
 
 
-def test_a_server_started_by_a_wrapper_is_measured_and_stopped_itself(tmp_path: Path) -> None:
-    """With --fsync-ms (strace) or --profile (py-spy) the process the benchmark starts is the
-    tool, and the server is its child: the CPU a turn, the memory and the stop are the
-    server's, not the tool's."""
+def test_a_server_started_by_wrappers_is_measured_and_stopped_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --fsync-ms (strace) or --profile (py-spy) the process the benchmark starts is a
+    tool, and the server is at the end of its chain of children (two deep here): the CPU a
+    turn, the memory and the stop are the server's, not the tools'."""
     # It handles SIGINT itself, as the bot does (a process started in the background by a
     # shell without job control inherits SIGINT ignored).
     server = (
@@ -77,7 +79,10 @@ def test_a_server_started_by_a_wrapper_is_measured_and_stopped_itself(tmp_path: 
         "print('up', flush=True)\n"
         "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('stopped')"
     )
-    wrapper = ["sh", "-c", f'"{sys.executable}" -c "$0"; true', server]  # (sh stays the parent)
+    monkeypatch.setenv("BENCH_TEST_SERVER", server)
+    # Two shells, each staying the parent of the next ("; true"), as strace under py-spy.
+    inner = '"$0" -c "$BENCH_TEST_SERVER"; true'
+    wrapper = ["sh", "-c", f"sh -c '{inner}' \"$0\"; true", sys.executable]
     log = tmp_path / "bot.log"
     proc = Proc.start("bot", wrapper, log)
     try:
@@ -113,11 +118,11 @@ def test_the_strace_injection_holds_each_sync_and_nothing_else(tmp_path: Path) -
         "start = time.perf_counter()\n"
         "for _ in range(20):\n"
         "    os.getpid()\n"
-        "writes = time.perf_counter() - start\n"
+        "calls = time.perf_counter() - start\n"
         "start = time.perf_counter()\n"
         "os.write(fd, b'x')\n"
         "os.fdatasync(fd)\n"
-        "print(writes, time.perf_counter() - start)\n"
+        "print(calls, time.perf_counter() - start)\n"
     )
     wrapper = bot_command(Path("x"), fsync_ms=50)[:-4]  # strace and its options, as the bot's
     out = subprocess.run(
