@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +17,8 @@ import pytest
 
 import bench.run
 from bench.run import Proc, Workload, bot_command, browse_lines, replayed_share, turn_counts_in
+from bench.wal_pages import main as wal_pages_main
+from bench.wal_pages import wal_pages
 from bot.metrics import Metrics
 from bot.turns import Answer
 from storage.queries import OutboxBacklog
@@ -41,6 +45,10 @@ def test_each_step_sends_new_message_sids_and_every_bot_the_same_ones(
         assert sids(browse_lines(second, step)) == mine  # the bots serve the same requests
         assert len(set(mine)) == len(mine)
         assert all(len(sid) == 34 and sid.startswith("SM") for sid in mine)
+        # Twilio's are random hex, not counted up: in order, every handled row would go at the
+        # end of its index, and the benchmark would not pay what real traffic pays.
+        assert all(set(sid[2:]) <= set("0123456789abcdef") for sid in mine)
+        assert mine != sorted(mine)
         steps.append(set(mine))
     assert not steps[0] & steps[1] and not steps[1] & steps[2] and not steps[0] & steps[2]
 
@@ -135,3 +143,39 @@ def test_the_strace_injection_holds_each_sync_and_nothing_else(tmp_path: Path) -
     others, sync = (float(value) for value in out.stdout.split())
     assert sync >= 0.05
     assert others < 0.05  # other calls are not held
+
+
+def test_wal_pages_counts_each_commits_pages_by_table_and_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows appended to a table fill its last page; their random keys land all over its index."""
+    path = tmp_path / "w.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+        " CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT); CREATE INDEX t_by_k ON t(k);"
+    )
+    rng = random.Random(1)
+    conn.execute("BEGIN")
+    for _ in range(5000):
+        conn.execute("INSERT INTO t (k) VALUES (?)", (rng.randbytes(16).hex(),))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL starts over: earlier frames gone
+    for _ in range(10):
+        conn.execute("BEGIN")
+        for _ in range(20):
+            conn.execute("INSERT INTO t (k) VALUES (?)", (rng.randbytes(16).hex(),))
+        conn.execute("COMMIT")
+    try:
+        seen = wal_pages(path)
+        assert seen.commits == 10
+        assert seen.frames == sum(seen.by_btree.values())
+        # 20 random keys a commit into an index of ~70 pages, against a page or two at the end
+        assert seen.by_btree["t_by_k"] > 8 * 10
+        assert seen.by_btree["t"] < 4 * 10
+        assert wal_pages_main([str(path)]) == 0
+    finally:
+        conn.close()
+    out = capsys.readouterr().out
+    assert out.startswith("10 commits, ") and "t_by_k" in out
+    assert wal_pages_main([str(path)]) == 1  # closed: SQLite removed the WAL
