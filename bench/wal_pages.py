@@ -5,7 +5,9 @@
 Every commit writes each page it changed to the WAL whole (4 KB). The frames in the WAL since
 it last started over name their page; `dbstat` names the b-tree each page belongs to. So this
 prints, for the commits in the WAL now, how many pages a commit each table and index cost: a
-b-tree written at random keys (a page per row) stands out from one written at its end. Read it
+b-tree written at random keys (a page per row) stands out from one written at its end. A page
+is named by the b-tree that holds it now (one freed and reused since counts for its new owner),
+and SQLite must have `dbstat` compiled in (Debian's and python.org's builds do). Read it
 while the bot is under load (`bench.run --keep` keeps the folder); the WAL starts over from
 time to time, so an early look may find only a few commits.
 """
@@ -24,6 +26,7 @@ HEADER = struct.Struct(">IIIIII")  # magic, version, page size, checkpoint seq, 
 FRAME = struct.Struct(">IIII")  # page number, size after commit (commits only), salt-1, salt-2
 FRAME_HEADER_SIZE = 24
 WAL_HEADER_SIZE = 32
+WAL_MAGIC = {0x377F0682, 0x377F0683}  # (checksums little- or big-endian)
 
 
 class WalPages(NamedTuple):
@@ -33,14 +36,17 @@ class WalPages(NamedTuple):
 
 
 def frames_since_restart(wal: Path) -> tuple[int, list[tuple[int, bool]]]:
-    """(page size, [(page number, is a commit's last frame)]) for the WAL's current frames:
-    those carrying the header's salts (older ones, past them, are from before it started over).
+    """(page size, [(page number, is a commit's last frame)]) for the WAL's committed frames:
+    those carrying the header's salts (older ones, past them, are from before it started over),
+    up to the last commit's (after it: a commit being written, or one rolled back).
     """
     with wal.open("rb") as file:
         header = file.read(WAL_HEADER_SIZE)
         if len(header) < WAL_HEADER_SIZE:
             return 0, []
-        _, _, page_size, _, salt1, salt2 = HEADER.unpack_from(header)
+        magic, _, page_size, _, salt1, salt2 = HEADER.unpack_from(header)
+        if magic not in WAL_MAGIC:
+            raise ValueError(f"{wal}: not a SQLite WAL")
         frames = []
         while True:
             frame = file.read(FRAME_HEADER_SIZE)
@@ -51,6 +57,8 @@ def frames_since_restart(wal: Path) -> tuple[int, list[tuple[int, bool]]]:
                 break
             frames.append((page, size_after != 0))
             file.seek(page_size, 1)
+    while frames and not frames[-1][1]:
+        frames.pop()
     return page_size, frames
 
 
