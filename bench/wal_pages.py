@@ -20,7 +20,7 @@ import struct
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 HEADER = struct.Struct(">IIIIII")  # magic, version, page size, checkpoint seq, salt-1, salt-2
 FRAME = struct.Struct(">IIII")  # page number, size after commit (commits only), salt-1, salt-2
@@ -29,48 +29,69 @@ WAL_HEADER_SIZE = 32
 WAL_MAGIC = {0x377F0682, 0x377F0683}  # (checksums little- or big-endian)
 
 
+class WalHeader(NamedTuple):
+    page_size: int
+    restarts: int  # the checkpoint sequence number: one more each time the WAL starts over
+    salts: tuple[int, int]  # carried by every frame written since it last started over
+
+
 class WalPages(NamedTuple):
     commits: int
-    frames: int
     by_btree: Counter[str]  # frames written to each table's or index's pages
 
+    @property
+    def frames(self) -> int:
+        return sum(self.by_btree.values())
 
-def frames_since_restart(wal: Path) -> tuple[int, list[tuple[int, bool]]]:
-    """(page size, [(page number, is a commit's last frame)]) for the WAL's committed frames:
-    those carrying the header's salts (older ones, past them, are from before it started over),
-    up to the last commit's (after it: a commit being written, or one rolled back).
-    """
+
+def read_header(file: BinaryIO) -> WalHeader | None:
+    """The WAL's header, from the start of its file (None while it has none yet)."""
+    header = file.read(WAL_HEADER_SIZE)
+    if len(header) < WAL_HEADER_SIZE:
+        return None
+    magic, _, page_size, restarts, salt1, salt2 = HEADER.unpack_from(header)
+    if magic not in WAL_MAGIC:
+        raise ValueError(f"{getattr(file, 'name', 'this file')}: not a SQLite WAL")
+    return WalHeader(page_size, restarts, (salt1, salt2))
+
+
+def wal_restarts(wal: Path) -> int:
+    """How many times this WAL has started over from its beginning."""
     with wal.open("rb") as file:
-        header = file.read(WAL_HEADER_SIZE)
-        if len(header) < WAL_HEADER_SIZE:
-            return 0, []
-        magic, _, page_size, _, salt1, salt2 = HEADER.unpack_from(header)
-        if magic not in WAL_MAGIC:
-            raise ValueError(f"{wal}: not a SQLite WAL")
-        frames = []
-        while True:
+        header = read_header(file)
+    return header.restarts if header else 0
+
+
+def frames_since_restart(wal: Path) -> list[tuple[int, bool]]:
+    """[(page number, is a commit's last frame)] for the WAL's committed frames: those carrying
+    the header's salts (older ones, past them, are from before it started over), up to the last
+    commit's (after it: a commit being written, or one rolled back)."""
+    frames = []
+    with wal.open("rb") as file:
+        header = read_header(file)
+        while header:
             frame = file.read(FRAME_HEADER_SIZE)
             if len(frame) < FRAME_HEADER_SIZE:
                 break
-            page, size_after, frame_salt1, frame_salt2 = FRAME.unpack_from(frame)
-            if (frame_salt1, frame_salt2) != (salt1, salt2):
+            page, size_after, *salts = FRAME.unpack_from(frame)
+            if tuple(salts) != header.salts:
                 break
             frames.append((page, size_after != 0))
-            file.seek(page_size, 1)
+            file.seek(header.page_size, 1)
     while frames and not frames[-1][1]:
         frames.pop()
-    return page_size, frames
+    return frames
 
 
 def wal_pages(database: Path) -> WalPages:
-    _, frames = frames_since_restart(Path(f"{database}-wal"))
+    frames = frames_since_restart(Path(f"{database}-wal"))
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         names = dict(conn.execute("SELECT pageno, name FROM dbstat"))
     finally:
         conn.close()
     by_btree = Counter(names.get(page, "(free or new)") for page, _ in frames)
-    return WalPages(sum(last for _, last in frames), len(frames), by_btree)
+    return WalPages(sum(last for _, last in frames), by_btree)
 
 
 def main(argv: list[str] | None = None) -> int:

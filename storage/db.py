@@ -49,17 +49,17 @@ WAL_SYNC_SECONDS = 0.05
 CHECKPOINTER_NICE = 10
 # The WAL starts over from its beginning only at a commit that finds it all copied, which never
 # happens while commits run beside every checkpoint: under a steady load it would grow without
-# end. Past WAL_RESTART_FRAMES (4 KB each: 256 MB, every ~10 s under the browse benchmark) the
-# checkpointer copies again at once, on its own thread, what came during its last pass (each
-# pass shorter than the one before), up to CATCH_UP_PASSES passes or until a pass finds
-# CATCH_UP_FRAMES new frames or fewer; then the writer copies what came during that short last
-# pass, before its next batch, and the WAL starts over. That catch-up holds every turn in flight
-# (5 ms at p50 here, with the group commit after it; left to the writer alone the copy was all
-# that came during a whole checkpoint, 8 ms), mostly for its two syncs (the WAL's before
-# copying, the database's after): with each sync held 8 ms (`python -m bench.run --fsync-ms 8`)
-# it took 37 ms, and 75% of the slowest 1% of turns met one when it came every 16,384 frames;
-# four times rarer, 15%, and the p99 5 ms lower. On this machine's disk (~0.15 ms a sync) the
-# two sizes measured the same.
+# end. Past WAL_RESTART_FRAMES (4 KB each: 256 MB, every ~2-3 s under the browse benchmark at
+# ~80 pages a group commit) the checkpointer copies again at once, on its own thread, what came
+# during its last pass (each pass shorter than the one before), up to CATCH_UP_PASSES passes or
+# until a pass finds CATCH_UP_FRAMES new frames or fewer; then the writer copies what came
+# during that short last pass, before its next batch, and the WAL starts over. That catch-up
+# holds every turn in flight (7 ms at p50 here, with the group commit after it; left to the
+# writer alone the copy was all that came during a whole checkpoint), mostly for its three syncs
+# (the WAL's before copying, the database's after, the WAL header's as it starts over): with
+# each sync held 8 ms (`python -m bench.run --fsync-ms 8`) it took 37-49 ms, and 75% of the
+# slowest 1% of turns met one when it came every 16,384 frames; four times rarer, 15%, and the
+# p99 5 ms lower. On this machine's disk (~0.15 ms a sync) the two sizes measured the same.
 WAL_RESTART_FRAMES = 65536
 CATCH_UP_PASSES = 4
 CATCH_UP_FRAMES = 256

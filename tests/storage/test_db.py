@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import storage.db
+from bench.wal_pages import wal_restarts
 from conversations.model import Conversation, Person, Property
 from storage import writes
 from storage.db import Database, StaleWrite, Write, _call, _checkpoint_passes, _dispatched
@@ -563,14 +564,6 @@ async def test_commits_never_checkpoint_and_the_checkpointer_keeps_up(tmp_path: 
         assert frames_after < frames
     finally:
         await db.close()
-
-
-def wal_restarts(wal: Path) -> int:
-    """How many times this WAL has started over: its header's checkpoint sequence number,
-    which SQLite adds one to each time it writes the WAL again from its beginning."""
-    with wal.open("rb") as file:
-        header = file.read(16)
-    return int.from_bytes(header[12:16], "big") if len(header) == 16 else 0
 
 
 async def test_the_wal_starts_over_under_a_steady_stream_of_commits(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import os
 import random
 import re
 import sqlite3
@@ -21,6 +20,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
+from bench.wal_pages import frames_since_restart
 from conversations.model import Conversation, Person, Property
 from storage import queries, writes
 from storage.db import Database, Write
@@ -227,8 +227,7 @@ def test_random_messagesids_write_few_pages_a_turn(tmp_path: Path) -> None:
         for _ in range(24):
             conn.execute(*handled()[:2])
         conn.execute("COMMIT")
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    frames = (os.path.getsize(f"{path}-wal") - 32) // (24 + page_size)  # (header, frames)
+    frames = len(frames_since_restart(Path(f"{path}-wal")))
     conn.close()
     assert frames / (40 * 24) < 2.0, f"{frames} pages for {40 * 24} turns"
 
